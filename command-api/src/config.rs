@@ -1,0 +1,22 @@
+//! What the command API needs to know, from the shared configuration file.
+
+use serde::{Deserialize, Serialize};
+use settings::{HttpSettings, KafkaSettings, RegistrySettings};
+
+/// Configuration of the command API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    pub command_api: HttpSettings,
+    pub kafka: KafkaSettings,
+    pub schema_registry: RegistrySettings,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            command_api: HttpSettings::loopback(8080),
+            kafka: KafkaSettings::default(),
+            schema_registry: RegistrySettings::default(),
+        }
+    }
+}

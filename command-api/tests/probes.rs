@@ -1,0 +1,27 @@
+//! The command-api binary serves its probes, says which dependency is down, and refuses to
+//! start on a bad configuration.
+
+const BINARY: &str = env!("CARGO_BIN_EXE_command-api");
+const LISTEN: &str = "LEAKY_COMMAND_API__LISTEN";
+
+#[tokio::test]
+async fn serves_its_probes_against_the_real_infrastructure() {
+    testkit::probes::serves_its_probes(BINARY, LISTEN, &["kafka", "schema-registry"]).await;
+}
+
+#[tokio::test]
+async fn readiness_names_the_dependency_that_is_down() {
+    let dead = [("LEAKY_KAFKA__BROKERS", "127.0.0.1:1")];
+    testkit::probes::names_the_dependency_that_is_down(BINARY, LISTEN, &dead, "kafka").await;
+}
+
+#[tokio::test]
+async fn refuses_to_start_on_a_bad_setting() {
+    testkit::probes::refuses_a_bad_setting(
+        BINARY,
+        "LEAKY_KAFKA__BROKERS",
+        "kafka",
+        "not host:port",
+    )
+    .await;
+}

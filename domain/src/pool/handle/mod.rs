@@ -1,0 +1,110 @@
+//! Deciding: a command and the current state become events, or a rejection.
+//!
+//! Handlers only read state. Where a command first expires lapsed holds, it computes the
+//! effect of those expiries arithmetically (tokens freed) instead of applying them to a copy,
+//! and emits the `ReservationExpired` events ahead of its own.
+
+mod grants;
+mod reservations;
+
+use super::command::TokenPoolCommand;
+use super::event::TokenPoolEvent;
+use super::rejection::{AmountField, TokenPoolRejection};
+use super::state::PoolState;
+use crate::policy::EffectivePolicy;
+use crate::pool_id::PoolId;
+use crate::tier::Tier;
+use crate::time::Timestamp;
+use crate::tokens::Tokens;
+
+/// What handling a command produces.
+pub(super) type Outcome = Result<Vec<TokenPoolEvent>, TokenPoolRejection>;
+
+pub(super) fn handle(state: Option<&PoolState>, cmd: &TokenPoolCommand, now: Timestamp) -> Outcome {
+    use TokenPoolCommand as C;
+    match cmd {
+        C::ProvisionPool { pool, tier, policy } => provision(state, pool, *tier, policy, now),
+        C::GrantTokens {
+            grant_id,
+            amount,
+            source,
+        } => grants::grant(provisioned(state)?, *grant_id, *amount, *source, now),
+        C::RevokeGrant { grant_id } => grants::revoke(provisioned(state)?, *grant_id, now),
+        C::Reserve {
+            reservation_id,
+            amount,
+            ttl_ms,
+        } => reservations::reserve(provisioned(state)?, *reservation_id, *amount, *ttl_ms, now),
+        C::Settle {
+            reservation_id,
+            actual,
+        } => reservations::settle(provisioned(state)?, *reservation_id, *actual, now),
+        C::Release { reservation_id } => {
+            reservations::release(provisioned(state)?, *reservation_id, now)
+        }
+        C::ExpireReservations => Ok(reservations::expire_due(provisioned(state)?, now).events),
+        C::Consume { amount } => reservations::consume(provisioned(state)?, *amount, now),
+        C::ChangePolicy { tier, policy } => change_policy(provisioned(state)?, *tier, policy, now),
+        C::ResetQuotaPeriod { period_start } => {
+            reset_quota_period(provisioned(state)?, *period_start, now)
+        }
+    }
+}
+
+fn provisioned(state: Option<&PoolState>) -> Result<&PoolState, TokenPoolRejection> {
+    state.ok_or(TokenPoolRejection::PoolNotProvisioned)
+}
+
+fn require_positive(amount: Tokens, field: AmountField) -> Result<(), TokenPoolRejection> {
+    if amount.is_zero() {
+        return Err(TokenPoolRejection::InvalidAmount { field });
+    }
+    Ok(())
+}
+
+/// Same pool, tier and policy as now: nothing to do. Anything else: use `ChangePolicy`.
+fn provision(
+    state: Option<&PoolState>,
+    pool: &PoolId,
+    tier: Tier,
+    policy: &EffectivePolicy,
+    now: Timestamp,
+) -> Outcome {
+    match state {
+        None => Ok(vec![TokenPoolEvent::PoolProvisioned {
+            pool: pool.clone(),
+            tier,
+            policy: *policy,
+            at: now,
+        }]),
+        Some(s) if s.pool == *pool && s.tier == tier && s.policy == *policy => Ok(vec![]),
+        Some(s) => Err(TokenPoolRejection::AlreadyProvisioned {
+            pool: s.pool.clone(),
+        }),
+    }
+}
+
+fn change_policy(s: &PoolState, tier: Tier, policy: &EffectivePolicy, now: Timestamp) -> Outcome {
+    if s.tier == tier && s.policy == *policy {
+        return Ok(vec![]);
+    }
+    Ok(vec![TokenPoolEvent::PolicyChanged {
+        tier,
+        policy: *policy,
+        at: now,
+    }])
+}
+
+/// A start at or before the current period's is stale or a repeat: nothing to do.
+fn reset_quota_period(s: &PoolState, period_start: Timestamp, now: Timestamp) -> Outcome {
+    if period_start > now {
+        return Err(TokenPoolRejection::InvalidPeriodStart { period_start, now });
+    }
+    if period_start <= s.quota_period_at(now).start {
+        return Ok(vec![]);
+    }
+    Ok(vec![TokenPoolEvent::QuotaPeriodReset {
+        period_start,
+        at: now,
+    }])
+}

@@ -1,0 +1,58 @@
+//! The `TokenPool` aggregate: one per [`PoolId`](crate::PoolId), the unit of consistency.
+//!
+//! Semantics follow TigerBeetle's pending transfers: a reservation is a pending hold that
+//! is posted (`Settle`), voided (`Release`) or times out (expiry) exactly once; every id is
+//! an idempotency key, and "exists with a different payload" is an answer (`Conflict`),
+//! not a crash. The ledger invariant — consumed plus reserved never exceeds granted —
+//! holds after every event (see [`state`](self) for the ledger's fields).
+
+mod apply;
+mod command;
+mod event;
+mod grants;
+mod handle;
+mod limiters;
+mod quota_period;
+mod rejection;
+mod reservations;
+mod state;
+mod view;
+
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::{Aggregate, Ctx};
+
+pub use command::{GrantSource, TokenPoolCommand};
+pub use event::TokenPoolEvent;
+pub use grants::GrantRecord;
+pub use limiters::PoolRateLimits;
+pub use quota_period::QuotaPeriod;
+pub use rejection::{
+    AmountField, ConflictSubject, RejectionKind, ResolutionKind, TokenPoolRejection,
+};
+pub use reservations::{
+    MAX_RESOLVED, OpenReservation, RESOLVED_RETENTION, Resolution, ResolvedReservation,
+};
+
+/// A prepaid token pool with its rate limits; `Default` is a pool not yet provisioned.
+///
+/// Serialisable for snapshots (`token-pool.state`) and comparable, so a replayed pool can
+/// be checked against the live one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenPool {
+    state: Option<state::PoolState>,
+}
+
+impl Aggregate for TokenPool {
+    type Command = TokenPoolCommand;
+    type Event = TokenPoolEvent;
+    type Rejection = TokenPoolRejection;
+
+    fn handle(&self, cmd: &Self::Command, ctx: &Ctx) -> Result<Vec<Self::Event>, Self::Rejection> {
+        handle::handle(self.state.as_ref(), cmd, ctx.now)
+    }
+
+    fn apply(&mut self, event: &Self::Event) {
+        apply::apply(&mut self.state, event);
+    }
+}

@@ -1,0 +1,55 @@
+//! librdkafka configuration, in one place so every client of a role behaves the same.
+
+use rdkafka::ClientConfig;
+use settings::KafkaSettings;
+
+/// What a client is for; each role gets the settings its guarantees depend on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientRole {
+    /// Reads only committed records, commits offsets itself (or inside a transaction).
+    Consumer { group_id: String },
+    /// Produces inside transactions; the id fences any previous owner of the same id.
+    TransactionalProducer { transactional_id: String },
+    /// Idempotent producer outside transactions.
+    Producer,
+    /// Metadata and topic administration.
+    Admin,
+}
+
+/// librdkafka settings for `role` against the cluster in `settings`.
+pub fn client_config(settings: &KafkaSettings, role: &ClientRole) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", settings.brokers.as_str())
+        // Fail fast and visibly instead of retrying forever against a wrong address.
+        .set("socket.connection.setup.timeout.ms", "5000")
+        .set("log_level", "4");
+    match role {
+        ClientRole::Consumer { group_id } => {
+            config
+                .set("group.id", format!("{}{group_id}", settings.topic_prefix))
+                .set("isolation.level", "read_committed")
+                .set("enable.auto.commit", "false")
+                .set("auto.offset.reset", "earliest")
+                .set("partition.assignment.strategy", "cooperative-sticky");
+        }
+        ClientRole::TransactionalProducer { transactional_id } => {
+            config
+                .set(
+                    "transactional.id",
+                    format!("{}{transactional_id}", settings.topic_prefix),
+                )
+                .set("enable.idempotence", "true")
+                .set("acks", "all")
+                .set("linger.ms", "1");
+        }
+        ClientRole::Producer => {
+            config
+                .set("enable.idempotence", "true")
+                .set("acks", "all")
+                .set("linger.ms", "1");
+        }
+        ClientRole::Admin => {}
+    }
+    config
+}

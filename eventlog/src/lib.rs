@@ -1,0 +1,11 @@
+//! Kafka plumbing shared by the services: client configuration, the readiness check and
+//! the one wrapper through which every Kafka transaction call goes.
+#![forbid(unsafe_code)]
+
+mod check;
+mod client;
+mod transactions;
+
+pub use check::KafkaCheck;
+pub use client::{ClientRole, client_config};
+pub use transactions::{TransactionError, Transactions};

@@ -1,0 +1,39 @@
+//! Serving a service's router, its probes included, until it is told to stop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+/// A bound HTTP server that has not started serving yet, so callers (tests) can learn
+/// the port it got before it runs.
+#[derive(Debug)]
+pub struct HttpService {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl HttpService {
+    /// Binds `listen` (port 0 picks a free port).
+    pub async fn bind(listen: SocketAddr, router: Router) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(listen).await?;
+        Ok(Self { listener, router })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        tracing::info!(addr = %self.listener.local_addr()?, "listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}

@@ -1,0 +1,32 @@
+//! The projectors binary serves its probes, says which dependency is down, and refuses to
+//! start on a bad configuration.
+
+const BINARY: &str = env!("CARGO_BIN_EXE_projectors");
+const LISTEN: &str = "LEAKY_PROJECTORS__LISTEN";
+
+#[tokio::test]
+async fn serves_its_probes_against_the_real_infrastructure() {
+    testkit::probes::serves_its_probes(
+        BINARY,
+        LISTEN,
+        &["kafka", "schema-registry", "postgres", "redis", "cassandra"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn readiness_names_the_dependency_that_is_down() {
+    let dead = [("LEAKY_CASSANDRA__NODES", "[127.0.0.1:1]")];
+    testkit::probes::names_the_dependency_that_is_down(BINARY, LISTEN, &dead, "cassandra").await;
+}
+
+#[tokio::test]
+async fn refuses_to_start_on_a_bad_setting() {
+    testkit::probes::refuses_a_bad_setting(
+        BINARY,
+        "LEAKY_CASSANDRA__KEYSPACE",
+        "Bad-Name",
+        "not a keyspace name",
+    )
+    .await;
+}

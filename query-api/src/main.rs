@@ -1,0 +1,10 @@
+use query_api::{Config, SERVICE};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config: Config = settings::load_or_exit(SERVICE);
+    telemetry::init_tracing(SERVICE);
+    let service = query_api::build(config).await?;
+    service.run_until(probes::shutdown_signal()).await?;
+    Ok(())
+}

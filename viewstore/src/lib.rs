@@ -1,0 +1,27 @@
+//! Connections to the stores that hold the views, and their readiness checks.
+#![forbid(unsafe_code)]
+
+mod cassandra;
+mod postgres;
+mod redis_store;
+
+pub use cassandra::{CassandraCheck, connect_cassandra};
+pub use postgres::{PostgresCheck, connect_postgres};
+pub use redis_store::{RedisCheck, connect_redis};
+
+/// A store could not be reached.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("postgres at {url}: {source}")]
+    Postgres { url: String, source: sqlx::Error },
+    #[error("redis at {url}: {source}")]
+    Redis {
+        url: String,
+        source: redis::RedisError,
+    },
+    #[error("cassandra at {nodes}: {source}")]
+    Cassandra {
+        nodes: String,
+        source: scylla::errors::NewSessionError,
+    },
+}
