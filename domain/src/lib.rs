@@ -31,7 +31,8 @@ pub use policy::{
     EffectivePolicy, OverageRule, PeriodicQuota, PolicyError, PoolPolicy, ReservationTtl,
 };
 pub use pool::{
-    AmountField, ConflictSubject, GrantRecord, GrantSource, OpenReservation, PoolRateLimits,
+    AmountField, ConflictSubject, GrantRecord, GrantSource, MAX_RESOLVED, OpenReservation,
+    PoolRateLimits, RESOLVED_RETENTION,
     QuotaPeriod, RejectionKind, Resolution, ResolutionKind, ResolvedReservation, TokenPool,
     TokenPoolCommand, TokenPoolEvent, TokenPoolRejection,
 };

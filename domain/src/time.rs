@@ -171,6 +171,11 @@ impl DurationMs {
         self.0 == 0
     }
 
+    /// `self + other`, clamped to [`DurationMs::MAX`].
+    pub const fn saturating_add(self, other: DurationMs) -> Self {
+        Self::saturating_from_millis(self.0 + other.0)
+    }
+
     /// `self * n`, or `None` past [`DurationMs::MAX`].
     pub fn checked_mul(self, n: u64) -> Option<Self> {
         self.0

@@ -67,11 +67,30 @@ where
         .map_err(|error| SettingsError::Invalid(describe(error)))
 }
 
-/// One line per problem, each naming the key and where its value came from.
+/// One line per problem, each naming the key and where its value came from, in the
+/// words an operator would use to fix it (the file path, or the variable to set).
 fn describe(error: figment::Error) -> String {
     error
         .into_iter()
-        .map(|e| e.to_string())
+        .map(|e| {
+            let key = e.path.join(".").to_lowercase();
+            let source = match &e.metadata {
+                Some(m) if m.name.contains("environment variable") => format!(
+                    "environment variable {ENV_PREFIX}{}",
+                    e.path.join("__").to_uppercase()
+                ),
+                Some(m) => match &m.source {
+                    Some(source) => source.to_string(),
+                    None => m.name.to_string(),
+                },
+                None => "defaults".to_owned(),
+            };
+            if key.is_empty() {
+                format!("{} (from {source})", e.kind)
+            } else {
+                format!("{key} (from {source}): {}", e.kind)
+            }
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }

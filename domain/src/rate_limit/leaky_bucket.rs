@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{LimitSnapshot, Limiter, RateLimit, RetryAfter, ceil_millis, clamp_u64};
-use crate::time::Timestamp;
+use crate::time::{DurationMs, Timestamp};
 
 /// Admits `amount` when the bucket, drained since the last admission, has room for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,11 +53,9 @@ impl Limiter for LeakyBucket {
             return Ok(());
         }
         // The level only falls while nothing is admitted, so the first instant with room
-        // is when the excess has drained.
-        Err(RetryAfter::After(ceil_millis(
-            needed - room,
-            self.limit.rate(),
-        )))
+        // is when the excess has drained — counted from the last update if `now` is before it.
+        let drain = ceil_millis(needed - room, self.limit.rate());
+        Err(RetryAfter::After(lag(state, now).saturating_add(drain)))
     }
 
     fn admit(&self, state: &mut Self::State, now: Timestamp, amount: u64) {
@@ -73,7 +71,15 @@ impl Limiter for LeakyBucket {
         LimitSnapshot {
             limit: self.limit.capacity(),
             remaining: clamp_u64(room / period),
-            reset_after: ceil_millis(level, self.limit.rate()),
+            reset_after: match level {
+                0 => DurationMs::ZERO,
+                _ => lag(state, now).saturating_add(ceil_millis(level, self.limit.rate())),
+            },
         }
     }
+}
+
+/// How far `now` is behind the last update (a clock that stepped back), else zero.
+fn lag(state: &LeakyBucketState, now: Timestamp) -> DurationMs {
+    state.updated_at.saturating_duration_since(now)
 }

@@ -13,7 +13,8 @@
 //! twice its rate across a window boundary, in exchange for the simplest possible state.
 //!
 //! Instants earlier than the state's last update (a clock stepping back) are treated as
-//! that last update: a limiter never gives back capacity because time ran backwards.
+//! that last update: a limiter never gives back capacity because time ran backwards, and a
+//! retry time given at such an instant includes the wait until the last update.
 
 mod fixed_window;
 mod leaky_bucket;

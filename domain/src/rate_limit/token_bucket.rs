@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{LimitSnapshot, Limiter, RateLimit, RetryAfter, ceil_millis, clamp_u64};
-use crate::time::Timestamp;
+use crate::time::{DurationMs, Timestamp};
 
 /// Admits `amount` when at least that many whole tokens are in the bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,7 +49,7 @@ impl TokenBucket {
     }
 
     /// Time for `tokens` more whole tokens to arrive, given `progress` towards the next.
-    fn time_for(&self, tokens: u128, progress: u128) -> crate::time::DurationMs {
+    fn time_for(&self, tokens: u128, progress: u128) -> DurationMs {
         let period = u128::from(self.limit.period().as_millis());
         ceil_millis(
             (tokens * period).saturating_sub(progress),
@@ -72,7 +72,8 @@ impl Limiter for TokenBucket {
         if short == 0 {
             return Ok(());
         }
-        Err(RetryAfter::After(self.time_for(short, progress)))
+        let lag = state.updated_at.saturating_duration_since(now);
+        Err(RetryAfter::After(lag.saturating_add(self.time_for(short, progress))))
     }
 
     fn admit(&self, state: &mut Self::State, now: Timestamp, amount: u64) {
@@ -87,7 +88,13 @@ impl Limiter for TokenBucket {
         LimitSnapshot {
             limit: self.limit.capacity(),
             remaining: clamp_u64(u128::from(self.limit.capacity()).saturating_sub(missing)),
-            reset_after: self.time_for(missing, progress),
+            reset_after: match missing {
+                0 => DurationMs::ZERO,
+                _ => state
+                    .updated_at
+                    .saturating_duration_since(now)
+                    .saturating_add(self.time_for(missing, progress)),
+            },
         }
     }
 }

@@ -99,7 +99,7 @@ pub fn periodic(limit: u64, period_ms: u64) -> PeriodicQuota {
 pub fn ctx(now: Timestamp) -> Ctx {
     Ctx {
         now,
-        command_id: CommandId::from_uuid(Uuid::from_u128(u128::from(now.as_millis().unsigned_abs()))),
+        command_id: CommandId::from_uuid(Uuid::from_u128(1)),
         actor: "system:test".parse().expect("valid actor"),
     }
 }

@@ -1,0 +1,13 @@
+//! Specification of the `TokenPool` aggregate, command by command.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod consume;
+mod grants;
+mod policy_and_period;
+mod provision;
+mod release_and_expire;
+mod reserve;
+mod settle;
+mod views;
