@@ -32,9 +32,8 @@ pub use policy::{
 };
 pub use pool::{
     AmountField, ConflictSubject, GrantRecord, GrantSource, MAX_RESOLVED, OpenReservation,
-    PoolRateLimits, RESOLVED_RETENTION,
-    QuotaPeriod, RejectionKind, Resolution, ResolutionKind, ResolvedReservation, TokenPool,
-    TokenPoolCommand, TokenPoolEvent, TokenPoolRejection,
+    PoolRateLimits, QuotaPeriod, RESOLVED_RETENTION, RejectionKind, Resolution, ResolutionKind,
+    ResolvedReservation, TokenPool, TokenPoolCommand, TokenPoolEvent, TokenPoolRejection,
 };
 pub use pool_id::{Owner, OwnerError, PoolId, PoolIdError};
 pub use rate_limit::{

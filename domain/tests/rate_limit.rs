@@ -3,7 +3,10 @@
 use domain::rate_limit::{
     FixedWindow, FixedWindowState, LeakyBucket, LeakyBucketState, TokenBucket, TokenBucketState,
 };
-use domain::{DurationMs, LimitSnapshot, Limiter, LimiterState, RateLimit, RateLimitStrategy, RetryAfter, Timestamp};
+use domain::{
+    DurationMs, LimitSnapshot, Limiter, LimiterState, RateLimit, RateLimitStrategy, RetryAfter,
+    Timestamp,
+};
 
 fn t(ms: i64) -> Timestamp {
     Timestamp::from_millis(ms).unwrap()
@@ -107,7 +110,11 @@ fn a_clock_stepping_back_never_gives_capacity_back() {
         };
         // Asked earlier than the last admission, the answer points at the same instant.
         assert_eq!(retry_at(1_000), retry_at(5_000), "{strategy:?}");
-        assert_eq!(s.check(limit, t(retry_at(1_000)), 1), Ok(()), "{strategy:?}");
+        assert_eq!(
+            s.check(limit, t(retry_at(1_000)), 1),
+            Ok(()),
+            "{strategy:?}"
+        );
         assert_eq!(s.strategy(), strategy);
     }
 }

@@ -17,7 +17,11 @@ fn ms(n: u64) -> DurationMs {
 
 #[test]
 fn pool_ids_have_one_canonical_string_form() {
-    for s in ["user:alice/openai", "org:acme/gemini", "user:a.b_c-9/qwen-2"] {
+    for s in [
+        "user:alice/openai",
+        "org:acme/gemini",
+        "user:a.b_c-9/qwen-2",
+    ] {
         let id: PoolId = s.parse().unwrap();
         assert_eq!(id.to_string(), s);
     }
@@ -42,13 +46,21 @@ fn malformed_pool_ids_are_refused_with_a_reason() {
     ));
     assert!(matches!(
         "user:alice/open_ai".parse::<PoolId>(),
-        Err(PoolIdError::Provider(NameError::InvalidChar { found: '_', .. }))
+        Err(PoolIdError::Provider(NameError::InvalidChar {
+            found: '_',
+            ..
+        }))
     ));
     assert!(matches!(
         "user:alice/openai/extra".parse::<PoolId>(),
         Err(PoolIdError::Provider(_))
     ));
-    for bad in ["user:/openai", "user:Alice/openai", "user:alice/", "user:al ice/openai"] {
+    for bad in [
+        "user:/openai",
+        "user:Alice/openai",
+        "user:alice/",
+        "user:al ice/openai",
+    ] {
         assert!(bad.parse::<PoolId>().is_err(), "{bad} must be refused");
     }
 }
@@ -82,7 +94,12 @@ fn names_and_pool_ids_deserialise_only_when_valid() {
 
 #[test]
 fn actors_round_trip_through_their_string_form() {
-    for s in ["user:alice", "org:acme", "admin:bob", "system:purchase-saga"] {
+    for s in [
+        "user:alice",
+        "org:acme",
+        "admin:bob",
+        "system:purchase-saga",
+    ] {
         let actor: Actor = s.parse().unwrap();
         assert_eq!(actor.to_string(), s);
     }
@@ -126,12 +143,23 @@ fn timestamps_are_bounded_and_adding_durations_is_checked() {
     assert!(Timestamp::from_millis(-1).is_err());
     assert!(Timestamp::from_millis(Timestamp::MAX.as_millis() + 1).is_err());
     let t = Timestamp::from_millis(1_000).unwrap();
-    assert_eq!(t.checked_add(ms(500)), Some(Timestamp::from_millis(1_500).unwrap()));
-    assert_eq!(Timestamp::MAX.checked_add(ms(1)), None);
-    assert_eq!(Timestamp::MAX.saturating_add(DurationMs::MAX), Timestamp::MAX);
-    assert_eq!(t.saturating_duration_since(Timestamp::MAX), DurationMs::ZERO);
     assert_eq!(
-        Timestamp::from_millis(125_000).unwrap().floor_to(DurationMs::MINUTE),
+        t.checked_add(ms(500)),
+        Some(Timestamp::from_millis(1_500).unwrap())
+    );
+    assert_eq!(Timestamp::MAX.checked_add(ms(1)), None);
+    assert_eq!(
+        Timestamp::MAX.saturating_add(DurationMs::MAX),
+        Timestamp::MAX
+    );
+    assert_eq!(
+        t.saturating_duration_since(Timestamp::MAX),
+        DurationMs::ZERO
+    );
+    assert_eq!(
+        Timestamp::from_millis(125_000)
+            .unwrap()
+            .floor_to(DurationMs::MINUTE),
         Timestamp::from_millis(120_000).unwrap()
     );
     assert!(serde_json::from_str::<Timestamp>("-5").is_err());
@@ -142,7 +170,10 @@ fn timestamps_are_bounded_and_adding_durations_is_checked() {
 
 #[test]
 fn tiers_are_screaming_case() {
-    assert_eq!(serde_json::to_string(&Tier::Enterprise).unwrap(), "\"ENTERPRISE\"");
+    assert_eq!(
+        serde_json::to_string(&Tier::Enterprise).unwrap(),
+        "\"ENTERPRISE\""
+    );
     assert_eq!("ADMIN".parse::<Tier>(), Ok(Tier::Admin));
     assert!("pro".parse::<Tier>().is_err());
     assert!(serde_json::from_str::<Tier>("\"Pro\"").is_err());
@@ -225,7 +256,10 @@ fn base_policy() -> PoolPolicy {
 #[test]
 fn a_policy_resolves_with_its_tier_into_concrete_numbers() {
     let effective = base_policy().resolve(Tier::Pro, &table()).unwrap();
-    assert_eq!(effective.requests, RateLimit::new(300, 300, DurationMs::MINUTE).unwrap());
+    assert_eq!(
+        effective.requests,
+        RateLimit::new(300, 300, DurationMs::MINUTE).unwrap()
+    );
     assert_eq!(effective.tokens.capacity(), 450_000);
     assert_eq!(effective.quota_cap, Tokens::new(10_000_000).unwrap());
     assert_eq!(effective.overage, OverageRule::Cap);

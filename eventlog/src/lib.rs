@@ -4,8 +4,10 @@
 
 mod check;
 mod client;
+mod partitioner;
 mod transactions;
 
 pub use check::KafkaCheck;
 pub use client::{ClientRole, client_config};
+pub use partitioner::{murmur2, partition_for};
 pub use transactions::{TransactionError, Transactions};

@@ -3,8 +3,19 @@
 //! Semantics follow TigerBeetle's pending transfers: a reservation is a pending hold that
 //! is posted (`Settle`), voided (`Release`) or times out (expiry) exactly once; every id is
 //! an idempotency key, and "exists with a different payload" is an answer (`Conflict`),
-//! not a crash. The ledger invariant — consumed plus reserved never exceeds granted —
-//! holds after every event (see [`state`](self) for the ledger's fields).
+//! not a crash.
+//!
+//! The ledger has four totals (see the accessors on [`TokenPool`]):
+//! - `granted`: tokens granted and not taken back. Revocation takes back only what is
+//!   available; the rest becomes `overdraft`, and later grants repay it first
+//!   (`TokensGranted::overdraft_repaid`), taking it out of `granted` then.
+//! - `consumed`: tokens charged over the pool's lifetime.
+//! - `reserved`: tokens on hold in open reservations.
+//! - `overdraft`: revoked tokens that were already spent or held when revoked.
+//!
+//! Invariant after every event: `consumed + reserved <= granted` and `overdraft <= granted`;
+//! `available = granted - consumed - reserved - overdraft` (never below zero), and a hold
+//! or charge is admitted only within `available`.
 
 mod apply;
 mod command;
@@ -37,7 +48,8 @@ pub use reservations::{
 /// A prepaid token pool with its rate limits; `Default` is a pool not yet provisioned.
 ///
 /// Serialisable for snapshots (`token-pool.state`) and comparable, so a replayed pool can
-/// be checked against the live one.
+/// be checked against the live one. `handle` reads only `ctx.now`: the command id and the
+/// actor belong in the event envelope (headers), where the processor records them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenPool {
     state: Option<state::PoolState>,

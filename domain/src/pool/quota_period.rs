@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::policy::PeriodicQuota;
-use crate::time::Timestamp;
+use crate::time::{DurationMs, Timestamp};
 use crate::tokens::{TokenTotal, Tokens};
 
 /// A quota period and the tokens consumed in it.
@@ -39,7 +39,7 @@ impl QuotaPeriod {
             return *self;
         }
         // `rolled * period <= elapsed`, so the new start is not after `now`.
-        let offset = crate::time::DurationMs::saturating_from_millis(rolled * period);
+        let offset = DurationMs::saturating_from_millis(rolled * period);
         Self::starting(self.start.saturating_add(offset))
     }
 

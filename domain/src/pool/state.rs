@@ -15,16 +15,7 @@ use crate::tier::Tier;
 use crate::time::Timestamp;
 use crate::tokens::{TokenTotal, Tokens};
 
-/// The pool's token ledger.
-///
-/// - `granted`: tokens granted and not taken back (revocation takes back only what is
-///   available; a later grant takes back the rest by repaying the overdraft).
-/// - `consumed`: tokens charged, over the pool's lifetime.
-/// - `reserved`: tokens on hold in open reservations.
-/// - `overdraft`: revoked tokens that were already spent or held when revoked, still owed.
-///
-/// Invariant: `consumed + reserved <= granted` and `overdraft <= granted`, always.
-/// Available = `granted - consumed - reserved - overdraft` (never below zero).
+/// The pool's token ledger; its fields and invariant are described in the `pool` module.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub(crate) struct Ledger {
     pub(crate) granted: TokenTotal,
@@ -36,7 +27,8 @@ pub(crate) struct Ledger {
 impl Ledger {
     /// Tokens free for new holds if `reserved` were on hold instead of `self.reserved`.
     ///
-    /// At most the tier's quota cap (grants are capped on unspent tokens), so it fits `Tokens`.
+    /// Never above `unspent`, which only a grant raises and only up to the cap then in
+    /// force (at most `Tokens::MAX`), so the conversion never actually saturates.
     pub(crate) fn available_with(&self, reserved: TokenTotal) -> Tokens {
         self.granted
             .saturating_sub(self.consumed)

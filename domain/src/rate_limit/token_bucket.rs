@@ -73,7 +73,9 @@ impl Limiter for TokenBucket {
             return Ok(());
         }
         let lag = state.updated_at.saturating_duration_since(now);
-        Err(RetryAfter::After(lag.saturating_add(self.time_for(short, progress))))
+        Err(RetryAfter::After(
+            lag.saturating_add(self.time_for(short, progress)),
+        ))
     }
 
     fn admit(&self, state: &mut Self::State, now: Timestamp, amount: u64) {

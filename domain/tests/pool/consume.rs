@@ -37,23 +37,31 @@ fn consuming_zero_tokens_is_invalid() {
 #[test]
 fn consuming_counts_one_request_against_the_request_limit() {
     let one_per_second = policy_with(|p| p.requests = limit(1, 1, 1_000));
-    given([provisioned_with(one_per_second), granted(1, 1_000), consumed(1, 0)])
-        .when(t(400), consume(1))
-        .then_rejected(RateLimited {
-            limit: LimitKind::Requests,
-            retry_after: RetryAfter::After(ms(600)),
-        });
+    given([
+        provisioned_with(one_per_second),
+        granted(1, 1_000),
+        consumed(1, 0),
+    ])
+    .when(t(400), consume(1))
+    .then_rejected(RateLimited {
+        limit: LimitKind::Requests,
+        retry_after: RetryAfter::After(ms(600)),
+    });
 }
 
 #[test]
 fn consuming_counts_its_amount_against_the_token_limit() {
     let hundred_per_second = policy_with(|p| p.tokens = limit(100, 100, 1_000));
-    given([provisioned_with(hundred_per_second), granted(1, 1_000), consumed(100, 0)])
-        .when(t(0), consume(10))
-        .then_rejected(RateLimited {
-            limit: LimitKind::Tokens,
-            retry_after: RetryAfter::After(ms(100)),
-        });
+    given([
+        provisioned_with(hundred_per_second),
+        granted(1, 1_000),
+        consumed(100, 0),
+    ])
+    .when(t(0), consume(10))
+    .then_rejected(RateLimited {
+        limit: LimitKind::Tokens,
+        retry_after: RetryAfter::After(ms(100)),
+    });
 }
 
 #[test]

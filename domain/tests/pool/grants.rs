@@ -102,13 +102,15 @@ fn the_cap_counts_held_tokens_but_not_consumed_ones() {
         consumed(200, 0),
     ];
     // 200 consumed make room for 200; the 300 held are still unspent.
-    given(history.clone()).when(t(10), grant(2, 200)).then([TokensGranted {
-        grant_id: gid(2),
-        amount: tokens(200),
-        source: GrantSource::Admin,
-        overdraft_repaid: Tokens::ZERO,
-        at: t(10),
-    }]);
+    given(history.clone())
+        .when(t(10), grant(2, 200))
+        .then([TokensGranted {
+            grant_id: gid(2),
+            amount: tokens(200),
+            source: GrantSource::Admin,
+            overdraft_repaid: Tokens::ZERO,
+            at: t(10),
+        }]);
     given(history)
         .when(t(10), grant(2, 201))
         .then_rejected(QuotaCapExceeded {
@@ -177,12 +179,18 @@ fn tokens_held_when_their_grant_is_revoked_stay_owed_after_release() {
             at: t(10),
         },
     ];
-    let pool = given(history).when(t(20), release(1)).then([ReservationReleased {
-        reservation_id: rid(1),
-        amount: tokens(400),
-        at: t(20),
-    }]);
-    assert_eq!(pool.available(), Tokens::ZERO, "released tokens repay the revocation");
+    let pool = given(history)
+        .when(t(20), release(1))
+        .then([ReservationReleased {
+            reservation_id: rid(1),
+            amount: tokens(400),
+            at: t(20),
+        }]);
+    assert_eq!(
+        pool.available(),
+        Tokens::ZERO,
+        "released tokens repay the revocation"
+    );
 }
 
 #[test]
@@ -199,13 +207,15 @@ fn a_later_grant_repays_the_overdraft_first() {
             at: t(10),
         },
     ];
-    let pool = given(history).when(t(20), grant(2, 1_000)).then([TokensGranted {
-        grant_id: gid(2),
-        amount: tokens(1_000),
-        source: GrantSource::Admin,
-        overdraft_repaid: tokens(300),
-        at: t(20),
-    }]);
+    let pool = given(history)
+        .when(t(20), grant(2, 1_000))
+        .then([TokensGranted {
+            grant_id: gid(2),
+            amount: tokens(1_000),
+            source: GrantSource::Admin,
+            overdraft_repaid: tokens(300),
+            at: t(20),
+        }]);
     assert_eq!(pool.overdraft().get(), 0);
     assert_eq!(pool.available(), tokens(700));
     assert_eq!(pool.granted().get(), 1_000);
@@ -226,13 +236,15 @@ fn a_grant_smaller_than_the_overdraft_repays_part_of_it() {
             at: t(10),
         },
     ];
-    let pool = given(history).when(t(20), grant(2, 200)).then([TokensGranted {
-        grant_id: gid(2),
-        amount: tokens(200),
-        source: GrantSource::Admin,
-        overdraft_repaid: tokens(200),
-        at: t(20),
-    }]);
+    let pool = given(history)
+        .when(t(20), grant(2, 200))
+        .then([TokensGranted {
+            grant_id: gid(2),
+            amount: tokens(200),
+            source: GrantSource::Admin,
+            overdraft_repaid: tokens(200),
+            at: t(20),
+        }]);
     assert_eq!(pool.overdraft().get(), 300);
     assert_eq!(pool.available(), Tokens::ZERO);
 }

@@ -90,7 +90,11 @@ fn a_new_strategy_applies_from_the_change_on() {
 #[test]
 fn resetting_the_quota_period_starts_a_new_one() {
     let daily = policy_with(|p| p.periodic_quota = Some(periodic(1_000, 86_400_000)));
-    let history = [provisioned_with(daily), granted(1, 5_000), consumed(1_000, 10)];
+    let history = [
+        provisioned_with(daily),
+        granted(1, 5_000),
+        consumed(1_000, 10),
+    ];
     given(history.clone())
         .when(t(2_000), consume(1))
         .then_rejected(PeriodicQuotaExhausted {
@@ -99,12 +103,20 @@ fn resetting_the_quota_period_starts_a_new_one() {
             period_ends_at: t(86_400_000),
         });
     let pool = given(history.clone())
-        .when(t(2_000), ResetQuotaPeriod { period_start: t(1_500) })
+        .when(
+            t(2_000),
+            ResetQuotaPeriod {
+                period_start: t(1_500),
+            },
+        )
         .then([QuotaPeriodReset {
             period_start: t(1_500),
             at: t(2_000),
         }]);
-    assert_eq!(pool.quota_period_at(t(2_000)).map(|p| p.consumed.get()), Some(0));
+    assert_eq!(
+        pool.quota_period_at(t(2_000)).map(|p| p.consumed.get()),
+        Some(0)
+    );
 
     let mut history = history.to_vec();
     history.push(QuotaPeriodReset {
@@ -123,10 +135,20 @@ fn resetting_to_the_current_or_an_earlier_start_changes_nothing() {
         at: t(2_000),
     };
     given([provisioned(), reset.clone()])
-        .when(t(3_000), ResetQuotaPeriod { period_start: t(1_500) })
+        .when(
+            t(3_000),
+            ResetQuotaPeriod {
+                period_start: t(1_500),
+            },
+        )
         .then_nothing();
     given([provisioned(), reset])
-        .when(t(3_000), ResetQuotaPeriod { period_start: t(1_000) })
+        .when(
+            t(3_000),
+            ResetQuotaPeriod {
+                period_start: t(1_000),
+            },
+        )
         .then_nothing();
 }
 
@@ -146,7 +168,12 @@ fn a_reset_to_a_start_the_period_already_rolled_to_changes_nothing() {
 #[test]
 fn a_period_cannot_start_in_the_future() {
     given([provisioned()])
-        .when(t(1_000), ResetQuotaPeriod { period_start: t(1_001) })
+        .when(
+            t(1_000),
+            ResetQuotaPeriod {
+                period_start: t(1_001),
+            },
+        )
         .then_rejected(InvalidPeriodStart {
             period_start: t(1_001),
             now: t(1_000),

@@ -17,12 +17,14 @@ fn provision(tier: Tier) -> TokenPoolCommand {
 
 #[test]
 fn provisioning_a_new_pool_records_its_tier_and_policy() {
-    let pool = given([]).when(t(5), provision(Tier::Pro)).then([PoolProvisioned {
-        pool: pool_id(),
-        tier: Tier::Pro,
-        policy: policy(),
-        at: t(5),
-    }]);
+    let pool = given([])
+        .when(t(5), provision(Tier::Pro))
+        .then([PoolProvisioned {
+            pool: pool_id(),
+            tier: Tier::Pro,
+            policy: policy(),
+            at: t(5),
+        }]);
     assert_eq!(pool.pool_id(), Some(&pool_id()));
     assert_eq!(pool.tier(), Some(Tier::Pro));
     assert_eq!(pool.available(), Tokens::ZERO);

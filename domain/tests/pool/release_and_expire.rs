@@ -123,7 +123,9 @@ fn resolved_holds_are_remembered_until_the_horizon() {
     history.push(released(1, 300, 1_000));
     let horizon = 1_000 + RESOLVED_RETENTION.as_millis() as i64;
     history.push(consumed(1, horizon - 1));
-    given(history).when(t(horizon - 1), release(1)).then_nothing();
+    given(history)
+        .when(t(horizon - 1), release(1))
+        .then_nothing();
 }
 
 #[test]

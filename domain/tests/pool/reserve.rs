@@ -2,7 +2,9 @@
 
 use domain::TokenPoolEvent::*;
 use domain::TokenPoolRejection::*;
-use domain::{AmountField, ConflictSubject, LimitKind, RateLimitStrategy, RejectionKind, RetryAfter};
+use domain::{
+    AmountField, ConflictSubject, LimitKind, RateLimitStrategy, RejectionKind, RetryAfter,
+};
 
 use crate::support::*;
 
@@ -18,7 +20,10 @@ fn a_reservation_holds_tokens_until_the_default_ttl() {
         }]);
     assert_eq!(pool.reserved().get(), 300);
     assert_eq!(pool.available(), tokens(200));
-    assert_eq!(pool.reservation(&rid(7)).map(|r| r.amount), Some(tokens(300)));
+    assert_eq!(
+        pool.reservation(&rid(7)).map(|r| r.amount),
+        Some(tokens(300))
+    );
 }
 
 #[test]
@@ -230,12 +235,16 @@ fn when_both_limits_refuse_the_later_one_is_reported() {
         p.tokens = limit(100, 100, 60_000);
     });
     // Requests free up after 60 s; 50 more tokens after 30 s: the request waits 60 s.
-    given([provisioned_with(tight), granted(1, 5_000), reserved(1, 100, 0)])
-        .when(t(0), reserve(2, 50))
-        .then_rejected(RateLimited {
-            limit: LimitKind::Requests,
-            retry_after: RetryAfter::After(ms(60_000)),
-        });
+    given([
+        provisioned_with(tight),
+        granted(1, 5_000),
+        reserved(1, 100, 0),
+    ])
+    .when(t(0), reserve(2, 50))
+    .then_rejected(RateLimited {
+        limit: LimitKind::Requests,
+        retry_after: RetryAfter::After(ms(60_000)),
+    });
 }
 
 #[test]
@@ -244,12 +253,16 @@ fn a_fixed_window_refuses_until_the_next_window() {
         p.strategy = RateLimitStrategy::FixedWindow;
         p.requests = limit(1, 1, 60_000);
     });
-    given([provisioned_with(fixed), granted(1, 5_000), reserved(1, 10, 45_000)])
-        .when(t(50_000), reserve(2, 10))
-        .then_rejected(RateLimited {
-            limit: LimitKind::Requests,
-            retry_after: RetryAfter::After(ms(10_000)),
-        });
+    given([
+        provisioned_with(fixed),
+        granted(1, 5_000),
+        reserved(1, 10, 45_000),
+    ])
+    .when(t(50_000), reserve(2, 10))
+    .then_rejected(RateLimited {
+        limit: LimitKind::Requests,
+        retry_after: RetryAfter::After(ms(10_000)),
+    });
 }
 
 #[test]
@@ -272,14 +285,18 @@ fn the_periodic_quota_counts_consumed_and_held_tokens() {
 #[test]
 fn the_periodic_quota_rolls_over_by_itself() {
     let daily = policy_with(|p| p.periodic_quota = Some(periodic(1_000, 86_400_000)));
-    given([provisioned_with(daily), granted(1, 10_000), consumed(1_000, 10)])
-        .when(t(86_400_000), reserve(2, 1_000))
-        .then([TokensReserved {
-            reservation_id: rid(2),
-            amount: tokens(1_000),
-            expires_at: t(86_400_000 + DEFAULT_TTL),
-            at: t(86_400_000),
-        }]);
+    given([
+        provisioned_with(daily),
+        granted(1, 10_000),
+        consumed(1_000, 10),
+    ])
+    .when(t(86_400_000), reserve(2, 1_000))
+    .then([TokensReserved {
+        reservation_id: rid(2),
+        amount: tokens(1_000),
+        expires_at: t(86_400_000 + DEFAULT_TTL),
+        at: t(86_400_000),
+    }]);
 }
 
 #[test]
@@ -295,6 +312,11 @@ fn quota_and_rate_refusals_are_decisions_the_rest_are_errors() {
     assert_eq!(quota.kind(), RejectionKind::Decision);
     assert!(rate.is_decision());
     assert_eq!(PoolNotProvisioned.kind(), RejectionKind::Error);
-    assert!(!ReservationNotFound { reservation_id: rid(1) }.is_decision());
+    assert!(
+        !ReservationNotFound {
+            reservation_id: rid(1)
+        }
+        .is_decision()
+    );
     assert_eq!(quota.code(), "quota_exhausted");
 }

@@ -65,16 +65,20 @@ fn after_a_refused_overage_the_hold_can_still_be_settled() {
 #[test]
 fn usage_above_the_hold_is_capped_and_recorded_under_the_cap_rule() {
     let capped = policy_with(|p| p.overage = OverageRule::Cap);
-    let pool = given([provisioned_with(capped), granted(1, 1_000), reserved(1, 300, 0)])
-        .when(t(1_000), settle(1, 450))
-        .then([ReservationSettled {
-            reservation_id: rid(1),
-            reserved: tokens(300),
-            consumed: tokens(300),
-            released: Tokens::ZERO,
-            uncharged_overage: tokens(150),
-            at: t(1_000),
-        }]);
+    let pool = given([
+        provisioned_with(capped),
+        granted(1, 1_000),
+        reserved(1, 300, 0),
+    ])
+    .when(t(1_000), settle(1, 450))
+    .then([ReservationSettled {
+        reservation_id: rid(1),
+        reserved: tokens(300),
+        consumed: tokens(300),
+        released: Tokens::ZERO,
+        uncharged_overage: tokens(150),
+        at: t(1_000),
+    }]);
     assert_eq!(pool.consumed().get(), 300, "never more than was held");
 }
 
@@ -176,9 +180,13 @@ fn settling_a_recorded_expiry_is_refused_as_already_expired() {
 #[test]
 fn settled_usage_counts_against_the_periodic_quota() {
     let daily = policy_with(|p| p.periodic_quota = Some(periodic(1_000, 86_400_000)));
-    let pool = given([provisioned_with(daily), granted(1, 5_000), reserved(1, 300, 0)])
-        .when(t(1_000), settle(1, 200))
-        .then([settled(1, 300, 200, 1_000)]);
+    let pool = given([
+        provisioned_with(daily),
+        granted(1, 5_000),
+        reserved(1, 300, 0),
+    ])
+    .when(t(1_000), settle(1, 200))
+    .then([settled(1, 300, 200, 1_000)]);
     let period = pool.quota_period_at(t(1_000)).expect("provisioned");
     assert_eq!(period.consumed.get(), 200);
 }

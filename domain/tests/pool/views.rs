@@ -19,7 +19,12 @@ fn rate_limit_headers_show_limit_remaining_and_reset_for_both_limits() {
         p.requests = limit(10, 10, 60_000);
         p.tokens = limit(1_000, 1_000, 60_000);
     });
-    let pool = given([provisioned_with(tight), granted(1, 5_000), reserved(1, 400, 0)]).state();
+    let pool = given([
+        provisioned_with(tight),
+        granted(1, 5_000),
+        reserved(1, 400, 0),
+    ])
+    .state();
     let limits = pool.rate_limits_at(t(6_000)).expect("provisioned");
     // One request drains in 6 s; 400 tokens drain in 24 s, 100 of them by now.
     assert_eq!(
@@ -50,8 +55,13 @@ fn availability_at_a_later_instant_counts_lapsed_holds_as_free() {
 
 #[test]
 fn open_reservations_list_amount_and_expiry() {
-    let pool = given([provisioned(), granted(1, 1_000), reserved(2, 50, 5), reserved(1, 40, 7)])
-        .state();
+    let pool = given([
+        provisioned(),
+        granted(1, 1_000),
+        reserved(2, 50, 5),
+        reserved(1, 40, 7),
+    ])
+    .state();
     let open: Vec<OpenReservation> = pool.open_reservations().copied().collect();
     assert_eq!(open.len(), 2);
     assert_eq!(open[0].id, rid(1));
@@ -74,7 +84,10 @@ fn a_snapshot_round_trips_through_json() {
     assert_eq!(back, pool);
     // And it keeps deciding the same way.
     let cmd = reserve(3, 500);
-    assert_eq!(back.handle(&cmd, &ctx(t(10))), pool.handle(&cmd, &ctx(t(10))));
+    assert_eq!(
+        back.handle(&cmd, &ctx(t(10))),
+        pool.handle(&cmd, &ctx(t(10)))
+    );
 }
 
 #[test]

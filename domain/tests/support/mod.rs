@@ -283,7 +283,11 @@ impl When {
                 domain::apply_all(&mut live, &events);
                 let mut history = self.history;
                 history.extend(events);
-                assert_eq!(replay::<TokenPool>(&history), live, "replay equals live state");
+                assert_eq!(
+                    replay::<TokenPool>(&history),
+                    live,
+                    "replay equals live state"
+                );
                 live
             }
             Err(rejection) => panic!("expected events {expected:#?}, got rejection {rejection:?}"),
