@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod config;
+pub mod processor;
 
 use axum::Router;
 use eventlog::KafkaCheck;
