@@ -17,6 +17,9 @@ pub enum ClientRole {
 }
 
 /// librdkafka settings for `role` against the cluster in `settings`.
+///
+/// Producers partition keys with murmur2 like the Java client (librdkafka's default is
+/// crc32), so [`crate::partition_for`] and every client agree on where a pool lives.
 pub fn client_config(settings: &KafkaSettings, role: &ClientRole) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
@@ -35,6 +38,7 @@ pub fn client_config(settings: &KafkaSettings, role: &ClientRole) -> ClientConfi
         }
         ClientRole::TransactionalProducer { transactional_id } => {
             config
+                .set("partitioner", "murmur2_random")
                 .set(
                     "transactional.id",
                     format!("{}{transactional_id}", settings.topic_prefix),
@@ -45,6 +49,7 @@ pub fn client_config(settings: &KafkaSettings, role: &ClientRole) -> ClientConfi
         }
         ClientRole::Producer => {
             config
+                .set("partitioner", "murmur2_random")
                 .set("enable.idempotence", "true")
                 .set("acks", "all")
                 .set("linger.ms", "1");

@@ -5,9 +5,11 @@
 mod check;
 mod client;
 mod partitioner;
+mod topics;
 mod transactions;
 
 pub use check::KafkaCheck;
 pub use client::{ClientRole, client_config};
 pub use partitioner::{murmur2, partition_for};
+pub use topics::{TopicError, TopicSpec, Topics, ensure_topics};
 pub use transactions::{TransactionError, Transactions};

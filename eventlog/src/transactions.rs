@@ -12,7 +12,7 @@ use rdkafka::ClientConfig;
 use rdkafka::TopicPartitionList;
 use rdkafka::consumer::ConsumerGroupMetadata;
 use rdkafka::error::KafkaError;
-use rdkafka::producer::{DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::producer::{FutureProducer, Producer};
 
 /// How long a transaction call may wait for the coordinator.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -46,7 +46,7 @@ impl TransactionError {
 /// A transactional producer whose transaction calls are safe to await.
 #[derive(Clone)]
 pub struct Transactions {
-    producer: Arc<ThreadedProducer<DefaultProducerContext>>,
+    producer: Arc<FutureProducer>,
 }
 
 impl std::fmt::Debug for Transactions {
@@ -59,15 +59,15 @@ impl Transactions {
     /// Creates the producer and registers its `transactional.id` with the coordinator,
     /// which fences any previous producer with the same id.
     pub async fn open(config: ClientConfig) -> Result<Self, TransactionError> {
-        let producer: ThreadedProducer<DefaultProducerContext> =
-            config.create().map_err(TransactionError::Fatal)?;
+        let producer: FutureProducer = config.create().map_err(TransactionError::Fatal)?;
         let producer = Arc::new(producer);
         blocking(&producer, |p| p.init_transactions(CALL_TIMEOUT)).await?;
         Ok(Self { producer })
     }
 
-    /// The producer, to `send` records inside the current transaction.
-    pub fn producer(&self) -> &ThreadedProducer<DefaultProducerContext> {
+    /// The producer, to send records inside the current transaction; each send resolves
+    /// to the record's offset once written (before the commit makes it visible).
+    pub fn producer(&self) -> &FutureProducer {
         &self.producer
     }
 
@@ -101,12 +101,9 @@ impl Transactions {
     }
 }
 
-async fn blocking<F>(
-    producer: &Arc<ThreadedProducer<DefaultProducerContext>>,
-    call: F,
-) -> Result<(), TransactionError>
+async fn blocking<F>(producer: &Arc<FutureProducer>, call: F) -> Result<(), TransactionError>
 where
-    F: FnOnce(&ThreadedProducer<DefaultProducerContext>) -> Result<(), KafkaError> + Send + 'static,
+    F: FnOnce(&FutureProducer) -> Result<(), KafkaError> + Send + 'static,
 {
     let producer = Arc::clone(producer);
     tokio::task::spawn_blocking(move || call(&producer))

@@ -8,7 +8,7 @@ use probes::DependencyCheck;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::{BaseRecord, Producer};
+use rdkafka::producer::{FutureRecord, Producer};
 use rdkafka::{ClientConfig, Message};
 use settings::KafkaSettings;
 
@@ -52,9 +52,10 @@ fn read_until(settings: &KafkaSettings, topic: &str, isolation: &str, last: &str
 }
 
 fn send(transactions: &Transactions, topic: &str, value: &str) {
-    transactions
+    // Queued now; the commit (or abort) waits for delivery.
+    let _delivery = transactions
         .producer()
-        .send(BaseRecord::to(topic).key("pool").payload(value))
+        .send_result(FutureRecord::to(topic).key("pool").payload(value))
         .map_err(|(e, _)| e)
         .unwrap();
 }

@@ -32,6 +32,23 @@ pub struct KafkaSettings {
     /// Prepended to every topic and group name, so tests and tenants can share a cluster.
     #[serde(default)]
     pub topic_prefix: String,
+    /// Partitions of every topic of an aggregate kind: the unit of parallelism of the
+    /// single writers. Fixed once topics exist (changing it would move pools).
+    #[serde(default = "default_partitions", deserialize_with = "partition_count")]
+    pub partitions: u32,
+}
+
+fn default_partitions() -> u32 {
+    6
+}
+
+fn partition_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    match u32::deserialize(d)? {
+        0 => Err(serde::de::Error::custom(
+            "a topic needs at least one partition",
+        )),
+        n => Ok(n),
+    }
 }
 
 impl Default for KafkaSettings {
@@ -39,6 +56,7 @@ impl Default for KafkaSettings {
         Self {
             brokers: BrokerList("127.0.0.1:9092".into()),
             topic_prefix: String::new(),
+            partitions: default_partitions(),
         }
     }
 }
