@@ -1,3 +1,6 @@
+// figment::Jail fixes the closures' error type to figment::Error, which is large.
+#![allow(clippy::result_large_err)]
+
 use std::net::SocketAddr;
 
 use figment::Jail;

@@ -20,7 +20,7 @@ pub async fn connect_cassandra(settings: &CassandraSettings) -> Result<Session, 
         .await
         .map_err(|source| ConnectError::Cassandra {
             nodes: settings.nodes.join(","),
-            source,
+            source: Box::new(source),
         })
 }
 

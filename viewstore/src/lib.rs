@@ -19,9 +19,10 @@ pub enum ConnectError {
         url: String,
         source: redis::RedisError,
     },
+    /// Boxed: the driver's error is large, and every `Result` would carry its size.
     #[error("cassandra at {nodes}: {source}")]
     Cassandra {
         nodes: String,
-        source: scylla::errors::NewSessionError,
+        source: Box<scylla::errors::NewSessionError>,
     },
 }
