@@ -1,6 +1,48 @@
-//! Avro schemas of every topic value and their registration in the schema registry.
+//! Avro values of every topic: schemas, mapping from and to the domain, the Confluent wire
+//! format through the schema registry, and compatibility between schema versions.
+//!
+//! - [`topic`]: the topic kinds and every published schema version (`avro/<topic>/vN.avsc`).
+//! - [`PoolCommandEnvelope`], [`PoolEventEnvelope`], [`PoolSnapshot`],
+//!   [`PoolRejectionRecord`], [`CommandReply`]: the Rust value of each topic, mapped by hand
+//!   to its Avro record ([`TopicRecord`]), every union branch chosen by name.
+//! - [`PoolCodec`]: those values to Confluent-framed bytes and back, registering schemas
+//!   and looking writer schemas up through a caching [`SchemaRegistry`].
+//! - [`compat`]: whether a schema version can read everything the older ones wrote.
+//! - [`avro_json`], [`kcat`] and [`json`]: the `leaky-avro-json` decoder for `kcat` output.
 #![forbid(unsafe_code)]
 
+pub mod avro_json;
 mod check;
+mod codec;
+pub mod compat;
+mod datum;
+mod error;
+pub mod json;
+pub mod kcat;
+mod pool;
+mod registry;
+mod reply;
+mod resolve;
+#[cfg(test)]
+mod schema_tables;
+pub mod topic;
+mod value;
+pub mod wire;
 
 pub use check::RegistryCheck;
+pub use codec::PoolCodec;
+pub use datum::{
+    TopicRecord, current_schema, read_datum, read_value, read_written, schema_version, write_datum,
+};
+pub use error::{DecodeError, EncodeError, Mismatch, SchemaError, SetupError};
+pub use pool::{
+    CodeMismatch, PoolCommandEnvelope, PoolEventEnvelope, PoolRejectionRecord, PoolSnapshot,
+    UnsupportedFormat, command_type,
+};
+pub use registry::SchemaRegistry;
+pub use reply::{
+    Balance, CommandReply, ConsistencyToken, ConsistencyTokenError, ReplyOutcome, ReplyRejection,
+};
+pub use resolve::{ResolveError, ResolveErrorKind};
+pub use topic::{TopicKind, value_subject};
+pub use value::MappingError;
