@@ -93,6 +93,7 @@ async fn every_kind_of_value_round_trips_through_the_registry() {
         pool_id: pool_id(),
         next_event_offset: 17,
         state: TokenPool::default(),
+        recent_commands: serde_json::json!([]),
     };
     round_trip_all(&codec, &topic(TopicKind::PoolState), vec![snapshot]).await;
 

@@ -21,6 +21,9 @@ pub struct PoolSnapshot {
     pub next_event_offset: i64,
     /// The pool's state.
     pub state: TokenPool,
+    /// The processor's memory of recently answered commands (opaque here: the processor
+    /// owns its layout), so retries are answered alike across restarts.
+    pub recent_commands: serde_json::Value,
 }
 
 impl PoolSnapshot {
@@ -52,6 +55,7 @@ impl TopicRecord for PoolSnapshot {
             ("format", Value::Int(Self::FORMAT)),
             ("next_event_offset", Value::Long(self.next_event_offset)),
             ("state_json", Value::String(state_json)),
+            ("recent_commands_json", Value::String(self.recent_commands.to_string())),
         ]))
     }
 
@@ -69,10 +73,14 @@ impl TopicRecord for PoolSnapshot {
         let next_event_offset = f.long("next_event_offset")?;
         let json = f.string("state_json")?;
         let state = serde_json::from_str(&json).map_err(|e| f.invalid("state_json", e))?;
+        let recent = f.string("recent_commands_json")?;
+        let recent_commands =
+            serde_json::from_str(&recent).map_err(|e| f.invalid("recent_commands_json", e))?;
         Ok(Self {
             pool_id,
             next_event_offset,
             state,
+            recent_commands,
         })
     }
 }

@@ -143,6 +143,7 @@ fn a_snapshot_of_a_pool_that_has_lived_round_trips_exactly() {
             pool_id: pool_id(),
             next_event_offset: 1_234,
             state,
+            recent_commands: serde_json::json!([{"command_id": "x", "outcome": {"events": []}}]),
         };
         assert_eq!(round_trip(&snapshot), snapshot);
     }

@@ -109,6 +109,7 @@ pub fn snapshot() -> impl Strategy<Value = PoolSnapshot> {
         pool_id,
         next_event_offset,
         state,
+        recent_commands: serde_json::json!([]),
     })
 }
 
