@@ -20,3 +20,21 @@ impl Default for Config {
         }
     }
 }
+
+/// Configuration of the pool processor (the single writer), which serves only its probes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProcessorConfig {
+    pub pool_processor: HttpSettings,
+    pub kafka: KafkaSettings,
+    pub schema_registry: RegistrySettings,
+}
+
+impl Default for ProcessorConfig {
+    fn default() -> Self {
+        Self {
+            pool_processor: HttpSettings::loopback(8085),
+            kafka: KafkaSettings::default(),
+            schema_registry: RegistrySettings::default(),
+        }
+    }
+}

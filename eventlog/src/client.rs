@@ -34,7 +34,11 @@ pub fn client_config(settings: &KafkaSettings, role: &ClientRole) -> ClientConfi
                 .set("isolation.level", "read_committed")
                 .set("enable.auto.commit", "false")
                 .set("auto.offset.reset", "earliest")
-                .set("partition.assignment.strategy", "cooperative-sticky");
+                .set("partition.assignment.strategy", "cooperative-sticky")
+                // A crashed member's partitions move after this long (the broker's minimum):
+                // the pause a kill -9 causes to the pools it owned.
+                .set("session.timeout.ms", "6000")
+                .set("heartbeat.interval.ms", "1500");
         }
         ClientRole::TransactionalProducer { transactional_id } => {
             config
@@ -45,7 +49,10 @@ pub fn client_config(settings: &KafkaSettings, role: &ClientRole) -> ClientConfi
                 )
                 .set("enable.idempotence", "true")
                 .set("acks", "all")
-                .set("linger.ms", "1");
+                .set("linger.ms", "1")
+                // An orphaned transaction (its writer died and nobody took over) is aborted
+                // by the broker after this long; until then its partitions' reads stall.
+                .set("transaction.timeout.ms", "15000");
         }
         ClientRole::Producer => {
             config

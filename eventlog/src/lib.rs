@@ -5,11 +5,13 @@
 mod check;
 mod client;
 mod partitioner;
+mod reader;
 mod topics;
 mod transactions;
 
 pub use check::KafkaCheck;
 pub use client::{ClientRole, client_config};
 pub use partitioner::{murmur2, partition_for};
+pub use reader::{StoredRecord, read_committed, read_topic};
 pub use topics::{TopicError, TopicSpec, Topics, ensure_topics};
 pub use transactions::{TransactionError, Transactions};

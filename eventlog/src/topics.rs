@@ -147,22 +147,34 @@ pub async fn ensure_topics(
             Err((topic, code)) => return Err(TopicError::Create { topic, code }),
         }
     }
-    let metadata = admin
-        .inner()
-        .fetch_metadata(None, Duration::from_secs(10))?;
-    for spec in specs {
-        let actual = metadata
-            .topics()
-            .iter()
-            .find(|t| t.name() == spec.name)
-            .map_or(0, |t| t.partitions().len());
-        if actual != spec.partitions as usize {
-            return Err(TopicError::PartitionMismatch {
-                topic: spec.name.clone(),
-                expected: spec.partitions,
-                actual,
-            });
+    // A topic just created can take a moment to appear in the metadata.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let metadata = admin
+            .inner()
+            .fetch_metadata(None, Duration::from_secs(10))?;
+        let partitions_of = |name: &str| {
+            metadata
+                .topics()
+                .iter()
+                .find(|t| t.name() == name)
+                .map_or(0, |t| t.partitions().len())
+        };
+        let missing = specs.iter().any(|spec| partitions_of(&spec.name) == 0);
+        if missing && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
         }
+        for spec in specs {
+            let actual = partitions_of(&spec.name);
+            if actual != spec.partitions as usize {
+                return Err(TopicError::PartitionMismatch {
+                    topic: spec.name.clone(),
+                    expected: spec.partitions,
+                    actual,
+                });
+            }
+        }
+        return Ok(());
     }
-    Ok(())
 }

@@ -41,8 +41,17 @@ impl SpawnedService {
         })
         .await
         .unwrap_or_else(|_| panic!("{binary} did not start listening within 30 s"));
-        // Keep draining its logs so the service never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // Keep draining its logs so the service never blocks on a full pipe; with
+        // LEAKY_TEST_LOGS set, show them (a failing test's services explain themselves).
+        let echo = std::env::var_os("LEAKY_TEST_LOGS").is_some();
+        let name = binary.rsplit('/').next().unwrap_or(binary).to_owned();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if echo {
+                    eprintln!("[{name}] {line}");
+                }
+            }
+        });
         Self { addr, child }
     }
 

@@ -6,25 +6,16 @@
 use std::collections::{HashMap, VecDeque};
 
 use domain::{
-    Actor, CommandId, Ctx, PoolId, Timestamp, TokenPool, TokenPoolCommand, TokenPoolEvent,
+    CommandId, Ctx, PoolId, Timestamp, TokenPool, TokenPoolCommand, TokenPoolEvent,
     TokenPoolRejection,
 };
+use schemas::PoolCommandEnvelope;
 use serde::{Deserialize, Serialize};
 
 /// How many recent command ids each pool remembers for deduplication. A client retrying
 /// with the same idempotency key after more than this many later commands on the same pool
 /// is treated as a new command (documented in the API).
 const REMEMBERED_COMMANDS_PER_POOL: usize = 256;
-
-/// A command as the processor receives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IncomingCommand {
-    pub command_id: CommandId,
-    pub pool_id: PoolId,
-    pub actor: Actor,
-    pub deadline: Timestamp,
-    pub command: TokenPoolCommand,
-}
 
 /// What the processor decided for one command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +59,19 @@ pub struct PoolSlot {
 }
 
 impl PoolSlot {
+    /// A slot from a snapshot: the pool and the processor's memory of recent commands.
+    pub fn restore(pool: TokenPool, recent: serde_json::Value) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            pool,
+            recent: serde_json::from_value(recent)?,
+        })
+    }
+
+    /// The memory of recent commands, for the snapshot.
+    pub fn recent_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.recent).expect("remembered commands serialise to JSON")
+    }
+
     fn remembered(&self, command_id: &CommandId) -> Option<&RememberedCommand> {
         self.recent.iter().find(|c| &c.command_id == command_id)
     }
@@ -133,11 +137,11 @@ impl PartitionLedger {
     /// state in `undo` the first time the batch touches it.
     pub fn decide(
         &mut self,
-        incoming: &IncomingCommand,
+        incoming: &PoolCommandEnvelope,
         now: Timestamp,
         undo: &mut Undo,
     ) -> Decision {
-        if now > incoming.deadline {
+        if incoming.is_past_deadline(now) {
             return Decision::Expired;
         }
         let payload = canonical(&incoming.command);
@@ -168,7 +172,7 @@ impl PartitionLedger {
     }
 
     /// Records the outcome of a decided command, once its event offsets are known.
-    pub fn remember(&mut self, incoming: &IncomingCommand, outcome: RememberedOutcome) {
+    pub fn remember(&mut self, incoming: &PoolCommandEnvelope, outcome: RememberedOutcome) {
         let slot = self.pools.entry(incoming.pool_id.clone()).or_default();
         slot.remember(incoming.command_id, canonical(&incoming.command), outcome);
     }

@@ -29,11 +29,13 @@ fn policy() -> EffectivePolicy {
     }
 }
 
-fn command(n: u128, command: TokenPoolCommand) -> IncomingCommand {
-    IncomingCommand {
+fn command(n: u128, command: TokenPoolCommand) -> PoolCommandEnvelope {
+    PoolCommandEnvelope {
         command_id: CommandId::from_uuid(Uuid::from_u128(n)),
         pool_id: pool(),
+        reply_to: "command-api-1".into(),
         actor: "system:test".parse::<Actor>().unwrap(),
+        issued_at: t(0),
         deadline: t(10_000),
         command,
     }
@@ -62,7 +64,7 @@ fn consume(amount: u64) -> TokenPoolCommand {
 }
 
 /// A ledger that has decided (and remembered) `commands` at t=1000.
-fn given(commands: &[IncomingCommand]) -> PartitionLedger {
+fn given(commands: &[PoolCommandEnvelope]) -> PartitionLedger {
     let mut ledger = PartitionLedger::default();
     for incoming in commands {
         let decision = ledger.decide(incoming, t(1_000), &mut Undo::default());
@@ -149,7 +151,7 @@ fn restoring_an_aborted_batch_puts_back_every_pool_it_touched() {
     let mut undo = Undo::default();
     ledger.decide(&command(3, consume(100)), t(2_000), &mut undo);
     ledger.decide(&command(4, consume(50)), t(2_001), &mut undo);
-    let new_pool = IncomingCommand {
+    let new_pool = PoolCommandEnvelope {
         pool_id: other.clone(),
         ..command(
             5,

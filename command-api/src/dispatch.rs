@@ -1,0 +1,174 @@
+//! Sending a command to the processor and waiting for its reply.
+//!
+//! The API is stateless: it produces the command and awaits the reply on its own partition
+//! of the replies topic (the partition of its instance id), matched by command id. A reply
+//! that does not arrive in time leaves the command in flight; the caller answers 202.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use domain::CommandId;
+use eventlog::{ClientRole, Topics, client_config, partition_for};
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Message, Offset, TopicPartitionList};
+use schemas::{CommandReply, PoolCodec, PoolCommandEnvelope};
+use settings::{KafkaSettings, RegistrySettings};
+use tokio::sync::oneshot;
+
+type Waiting = Arc<Mutex<HashMap<CommandId, oneshot::Sender<CommandReply>>>>;
+
+/// Why a command could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error("cannot encode the command: {0}")]
+    Encode(#[from] schemas::EncodeError),
+    #[error("cannot produce the command: {0}")]
+    Produce(rdkafka::error::KafkaError),
+}
+
+/// Produces commands and hands each reply to the request waiting for it.
+#[derive(Clone)]
+pub struct Dispatcher {
+    instance_id: String,
+    topics: Topics,
+    codec: PoolCodec,
+    producer: FutureProducer,
+    /// Requests waiting for their reply, by command id. Entries are removed on reply or
+    /// when the request gives up, so the map only holds commands in flight.
+    waiting: Waiting,
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("instance_id", &self.instance_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dispatcher {
+    /// Starts listening for this instance's replies (from now on), then returns.
+    pub async fn start(
+        kafka: &KafkaSettings,
+        registry: &RegistrySettings,
+        instance_id: String,
+    ) -> anyhow::Result<Self> {
+        let topics = Topics::new(kafka);
+        let codec = PoolCodec::new(registry)?;
+        let producer: FutureProducer = client_config(kafka, &ClientRole::Producer).create()?;
+        let waiting: Waiting = Arc::default();
+
+        let consumer: StreamConsumer = client_config(
+            kafka,
+            &ClientRole::Consumer {
+                group_id: format!("replies-{instance_id}"),
+            },
+        )
+        .create()?;
+        let replies = topics.replies();
+        let partition = partition_for(instance_id.as_bytes(), kafka.partitions);
+        // Start at the current end, resolved now: a reply written after this call returns
+        // is never missed, whatever the consumer's first fetch does.
+        let (_, end) = consumer.fetch_watermarks(&replies, partition, Duration::from_secs(10))?;
+        let mut assignment = TopicPartitionList::new();
+        assignment.add_partition_offset(&replies, partition, Offset::Offset(end))?;
+        consumer.assign(&assignment)?;
+        tokio::spawn(deliver_replies(
+            consumer,
+            codec.clone(),
+            instance_id.clone(),
+            Arc::clone(&waiting),
+        ));
+
+        Ok(Self {
+            instance_id,
+            topics,
+            codec,
+            producer,
+            waiting,
+        })
+    }
+
+    /// This instance's id, the `reply_to` of its commands.
+    pub fn instance_id(&self) -> &str {
+        &self.instance_id
+    }
+
+    /// Sends `command` and waits up to `wait` for its reply; `None` if it did not come in time
+    /// (the command may still be applied: poll for it by id).
+    pub async fn dispatch(
+        &self,
+        command: &PoolCommandEnvelope,
+        wait: Duration,
+    ) -> Result<Option<CommandReply>, DispatchError> {
+        let (sender, receiver) = oneshot::channel();
+        self.lock().insert(command.command_id, sender);
+        let sent = self.send(command).await;
+        if let Err(error) = sent {
+            self.lock().remove(&command.command_id);
+            return Err(error);
+        }
+        let reply = tokio::time::timeout(wait, receiver).await;
+        self.lock().remove(&command.command_id);
+        Ok(reply.ok().and_then(Result::ok))
+    }
+
+    async fn send(&self, command: &PoolCommandEnvelope) -> Result<(), DispatchError> {
+        let topic = self.topics.pool_commands();
+        let value = self.codec.encode_command(&topic, command).await?;
+        let key = command.pool_id.to_string();
+        self.producer
+            .send(
+                FutureRecord::to(&topic).key(&key).payload(&value),
+                Duration::from_secs(5),
+            )
+            .await
+            .map_err(|(error, _)| DispatchError::Produce(error))?;
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CommandId, oneshot::Sender<CommandReply>>> {
+        self.waiting
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+async fn deliver_replies(
+    consumer: StreamConsumer,
+    codec: PoolCodec,
+    instance_id: String,
+    waiting: Waiting,
+) {
+    loop {
+        let message = match consumer.recv().await {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::warn!(%error, "replies consumer");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        // The partition is shared with other instances whose ids hash alike.
+        if message.key() != Some(instance_id.as_bytes()) {
+            continue;
+        }
+        let Some(payload) = message.payload() else {
+            continue;
+        };
+        match codec.decode_reply(payload).await {
+            Ok(reply) => {
+                let waiter = waiting
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&reply.command_id);
+                if let Some(waiter) = waiter {
+                    let _ = waiter.send(reply);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "undecodable reply"),
+        }
+    }
+}
