@@ -1,22 +1,50 @@
 //! What the command API needs to know, from the shared configuration file.
 
+use std::net::SocketAddr;
+
 use serde::{Deserialize, Serialize};
 use settings::{HttpSettings, KafkaSettings, RegistrySettings};
 
+use crate::pools::PoolsSettings;
+
 /// Configuration of the command API.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Config {
-    pub command_api: HttpSettings,
+    pub command_api: CommandApiSettings,
     pub kafka: KafkaSettings,
     pub schema_registry: RegistrySettings,
+    #[serde(default)]
+    pub pools: PoolsSettings,
 }
 
-impl Default for Config {
+/// The `[command_api]` section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandApiSettings {
+    /// Address to bind; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// How long a request waits for its command's reply before answering 202.
+    #[serde(default = "default_reply_wait_ms")]
+    pub reply_wait_ms: u64,
+    /// Largest accepted request body.
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+}
+
+fn default_reply_wait_ms() -> u64 {
+    5_000
+}
+
+fn default_max_body_bytes() -> usize {
+    16 * 1024
+}
+
+impl Default for CommandApiSettings {
     fn default() -> Self {
         Self {
-            command_api: HttpSettings::loopback(8080),
-            kafka: KafkaSettings::default(),
-            schema_registry: RegistrySettings::default(),
+            listen: HttpSettings::loopback(8080).listen,
+            reply_wait_ms: default_reply_wait_ms(),
+            max_body_bytes: default_max_body_bytes(),
         }
     }
 }

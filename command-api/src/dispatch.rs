@@ -19,6 +19,33 @@ use tokio::sync::oneshot;
 
 type Waiting = Arc<Mutex<HashMap<CommandId, oneshot::Sender<CommandReply>>>>;
 
+/// How many recent replies an instance keeps for `GET /commands/{id}` after a 202.
+const REMEMBERED_REPLIES: usize = 10_000;
+
+/// The latest replies this instance received, oldest first out.
+#[derive(Debug, Default)]
+struct RecentReplies {
+    order: std::collections::VecDeque<CommandId>,
+    replies: HashMap<CommandId, CommandReply>,
+}
+
+impl RecentReplies {
+    fn insert(&mut self, reply: CommandReply) {
+        if self
+            .replies
+            .insert(reply.command_id, reply.clone())
+            .is_none()
+        {
+            self.order.push_back(reply.command_id);
+        }
+        while self.order.len() > REMEMBERED_REPLIES {
+            if let Some(oldest) = self.order.pop_front() {
+                self.replies.remove(&oldest);
+            }
+        }
+    }
+}
+
 /// Why a command could not be sent.
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchError {
@@ -38,6 +65,8 @@ pub struct Dispatcher {
     /// Requests waiting for their reply, by command id. Entries are removed on reply or
     /// when the request gives up, so the map only holds commands in flight.
     waiting: Waiting,
+    /// Replies received lately, so a client answered 202 can poll for the outcome.
+    recent: Arc<Mutex<RecentReplies>>,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -59,6 +88,7 @@ impl Dispatcher {
         let codec = PoolCodec::new(registry)?;
         let producer: FutureProducer = client_config(kafka, &ClientRole::Producer).create()?;
         let waiting: Waiting = Arc::default();
+        let recent: Arc<Mutex<RecentReplies>> = Arc::default();
 
         let consumer: StreamConsumer = client_config(
             kafka,
@@ -80,6 +110,7 @@ impl Dispatcher {
             codec.clone(),
             instance_id.clone(),
             Arc::clone(&waiting),
+            Arc::clone(&recent),
         ));
 
         Ok(Self {
@@ -88,6 +119,7 @@ impl Dispatcher {
             codec,
             producer,
             waiting,
+            recent,
         })
     }
 
@@ -113,6 +145,12 @@ impl Dispatcher {
         let reply = tokio::time::timeout(wait, receiver).await;
         self.lock().remove(&command.command_id);
         Ok(reply.ok().and_then(Result::ok))
+    }
+
+    /// The reply of `command_id`, if this instance received it lately.
+    pub fn reply_of(&self, command_id: &CommandId) -> Option<CommandReply> {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent.replies.get(command_id).cloned()
     }
 
     async fn send(&self, command: &PoolCommandEnvelope) -> Result<(), DispatchError> {
@@ -141,6 +179,7 @@ async fn deliver_replies(
     codec: PoolCodec,
     instance_id: String,
     waiting: Waiting,
+    recent: Arc<Mutex<RecentReplies>>,
 ) {
     loop {
         let message = match consumer.recv().await {
@@ -160,6 +199,10 @@ async fn deliver_replies(
         };
         match codec.decode_reply(payload).await {
             Ok(reply) => {
+                recent
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(reply.clone());
                 let waiter = waiting
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())

@@ -3,43 +3,99 @@
 
 mod config;
 pub mod dispatch;
+pub mod http;
+pub mod pools;
 pub mod processor;
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use eventlog::KafkaCheck;
 use probes::{HttpService, Readiness};
 use schemas::RegistryCheck;
+use settings::{KafkaSettings, RegistrySettings};
+use tokio::sync::OnceCell;
 
-pub use config::{Config, ProcessorConfig};
+pub use config::{CommandApiSettings, Config, ProcessorConfig};
+
+use crate::dispatch::Dispatcher;
+use crate::http::AppState;
 
 /// Name in logs and metrics.
 pub const SERVICE: &str = "command-api";
 
-/// The command API, bound and ready to run.
+/// The command API, bound and ready to run. It starts even while Kafka is unreachable
+/// (readiness says so, commands are answered 503) and connects as soon as it can.
 pub async fn build(config: Config) -> anyhow::Result<HttpService> {
-    let readiness = Readiness::new()
-        .with(KafkaCheck::new(config.kafka.clone()))
-        .with(RegistryCheck::new(config.schema_registry.clone()));
+    let dispatcher = Arc::new(OnceCell::new());
+    let instance_id = format!("command-api-{}", uuid::Uuid::new_v4().simple());
+    tokio::spawn(connect(
+        Arc::clone(&dispatcher),
+        config.kafka.clone(),
+        config.schema_registry.clone(),
+        instance_id,
+    ));
+    let state = AppState {
+        dispatcher,
+        pools: Arc::new(config.pools.clone()),
+        reply_wait: Duration::from_millis(config.command_api.reply_wait_ms),
+    };
+    let readiness = readiness(&config.kafka, &config.schema_registry);
     let metrics = telemetry::metrics_registry(SERVICE);
-    let service = HttpService::bind(config.command_api.listen, router(readiness, metrics)).await?;
-    Ok(service)
+    let router = probes::router(readiness, metrics)
+        .merge(http::routes(state, config.command_api.max_body_bytes))
+        .fallback(not_found);
+    Ok(HttpService::bind(config.command_api.listen, router).await?)
 }
 
 /// Only the probes of `service`, which depends on Kafka and the registry (the processor).
 pub async fn probes_service(
     service: &'static str,
     listen: std::net::SocketAddr,
-    kafka: &settings::KafkaSettings,
-    registry: &settings::RegistrySettings,
+    kafka: &KafkaSettings,
+    registry: &RegistrySettings,
 ) -> anyhow::Result<HttpService> {
-    let readiness = Readiness::new()
-        .with(KafkaCheck::new(kafka.clone()))
-        .with(RegistryCheck::new(registry.clone()));
-    let metrics = telemetry::metrics_registry(service);
-    Ok(HttpService::bind(listen, probes::router(readiness, metrics)).await?)
+    let router: Router = probes::router(
+        readiness(kafka, registry),
+        telemetry::metrics_registry(service),
+    );
+    Ok(HttpService::bind(listen, router).await?)
 }
 
-/// Every route of the command API.
-pub fn router(readiness: Readiness, metrics: prometheus::Registry) -> Router {
-    probes::router(readiness, metrics)
+fn readiness(kafka: &KafkaSettings, registry: &RegistrySettings) -> Readiness {
+    Readiness::new()
+        .with(KafkaCheck::new(kafka.clone()))
+        .with(RegistryCheck::new(registry.clone()))
+}
+
+/// Connects the dispatcher, retrying until Kafka answers.
+async fn connect(
+    cell: Arc<OnceCell<Dispatcher>>,
+    kafka: KafkaSettings,
+    registry: RegistrySettings,
+    instance_id: String,
+) {
+    loop {
+        match Dispatcher::start(&kafka, &registry, instance_id.clone()).await {
+            Ok(dispatcher) => {
+                let _ = cell.set(dispatcher);
+                tracing::info!(instance_id, "ready for commands");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot reach Kafka yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+async fn not_found() -> http::Problem {
+    http::Problem::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "not-found",
+        "No such resource",
+        "see the README for the API",
+    )
 }

@@ -24,6 +24,7 @@ use settings::{KafkaSettings, RegistrySettings};
 pub use load::LoadReport;
 use ownership::{Ownership, OwnershipContext};
 use wire::PoolWire;
+pub use wire::now;
 use writer::{BatchOutcome, Command, OffsetSpan, PartitionWriter};
 
 /// How long the loop waits for a command before looking at its assignment again.

@@ -1,0 +1,108 @@
+//! Errors as RFC 9457 problem details (`application/problem+json`): every refusal the API
+//! gives, from a malformed body to an exhausted quota, has this one shape.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+/// Base of the `type` URIs; each names a kind of problem, documented in the README.
+const TYPE_BASE: &str = "https://leaky-tokens.dev/problems/";
+
+/// A problem to answer with.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    status: StatusCode,
+    kind: &'static str,
+    title: &'static str,
+    detail: String,
+    extra: Map<String, Value>,
+    retry_after_secs: Option<u64>,
+}
+
+impl Problem {
+    /// A problem of `kind` (the last segment of its `type` URI).
+    pub fn new(
+        status: StatusCode,
+        kind: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            kind,
+            title,
+            detail: detail.into(),
+            extra: Map::new(),
+            retry_after_secs: None,
+        }
+    }
+
+    /// The request body is not JSON.
+    pub fn malformed(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-request",
+            "The request is malformed",
+            detail,
+        )
+    }
+
+    /// A field has a value it cannot have.
+    pub fn invalid_field(field: &str, detail: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-field",
+            "A field has an invalid value",
+            format!("{field}: {detail}"),
+        )
+        .with("field", json!(field))
+    }
+
+    /// The service cannot take commands right now.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "The service is unavailable",
+            detail,
+        )
+        .retry_after(1)
+    }
+
+    /// Adds a member to the problem body.
+    pub fn with(mut self, key: &str, value: Value) -> Self {
+        self.extra.insert(key.to_owned(), value);
+        self
+    }
+
+    /// Sets `Retry-After`.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_secs = Some(seconds);
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let mut body = self.extra;
+        body.insert("type".into(), json!(format!("{TYPE_BASE}{}", self.kind)));
+        body.insert("title".into(), json!(self.title));
+        body.insert("status".into(), json!(self.status.as_u16()));
+        body.insert("detail".into(), json!(self.detail));
+        let mut response = (self.status, axum::Json(Value::Object(body))).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(seconds) = self.retry_after_secs {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}

@@ -1,0 +1,417 @@
+//! The command API over HTTP against the real processor and Kafka: commands by example,
+//! idempotency keys, and every kind of bad input refused with a problem and nothing written.
+
+use eventlog::{Topics, ensure_topics, read_topic};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use settings::KafkaSettings;
+use testkit::SpawnedService;
+
+const PROCESSOR: &str = env!("CARGO_BIN_EXE_pool-processor");
+const API: &str = env!("CARGO_BIN_EXE_command-api");
+const PARTITIONS: u32 = 2;
+
+/// A processor and an API on fresh topics.
+struct Stack {
+    kafka: KafkaSettings,
+    api: SpawnedService,
+    _processor: SpawnedService,
+    http: Client,
+}
+
+impl Stack {
+    async fn start() -> Self {
+        let prefix = format!("{}.", testkit::unique("http"));
+        let kafka = KafkaSettings {
+            topic_prefix: prefix.clone(),
+            partitions: PARTITIONS,
+            ..testkit::infra().kafka
+        };
+        ensure_topics(&kafka, &Topics::new(&kafka).pool_topic_specs(PARTITIONS))
+            .await
+            .unwrap();
+        let partitions = PARTITIONS.to_string();
+        let env = [
+            ("LEAKY_KAFKA__TOPIC_PREFIX", prefix.as_str()),
+            ("LEAKY_KAFKA__PARTITIONS", partitions.as_str()),
+        ];
+        let processor =
+            SpawnedService::start(PROCESSOR, "LEAKY_POOL_PROCESSOR__LISTEN", &env).await;
+        let api = SpawnedService::start(API, "LEAKY_COMMAND_API__LISTEN", &env).await;
+        let stack = Self {
+            kafka,
+            api,
+            _processor: processor,
+            http: Client::new(),
+        };
+        stack.wait_until_accepting_commands().await;
+        stack
+    }
+
+    async fn wait_until_accepting_commands(&self) {
+        for _ in 0..100 {
+            let response = self
+                .post(
+                    "/api/v1/pools/user/probe/openai/consume",
+                    json!({"amount": 1}),
+                )
+                .await;
+            if response.status() != StatusCode::SERVICE_UNAVAILABLE {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the API never connected to Kafka");
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Response {
+        self.http
+            .post(self.api.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn post_with_key(&self, path: &str, key: &str, body: Value) -> Response {
+        let request = self
+            .http
+            .post(self.api.url(path))
+            .header("Idempotency-Key", key)
+            .json(&body);
+        request.send().await.unwrap()
+    }
+
+    async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        let request = self
+            .http
+            .post(self.api.url(path))
+            .header("content-type", content_type)
+            .body(body);
+        request.send().await.unwrap()
+    }
+
+    /// How many commands reached the log.
+    async fn commands_written(&self) -> usize {
+        read_topic(
+            &self.kafka,
+            &Topics::new(&self.kafka).pool_commands(),
+            PARTITIONS,
+        )
+        .await
+        .unwrap()
+        .len()
+    }
+
+    /// How many events reached the log.
+    async fn events_written(&self) -> usize {
+        read_topic(
+            &self.kafka,
+            &Topics::new(&self.kafka).pool_events(),
+            PARTITIONS,
+        )
+        .await
+        .unwrap()
+        .len()
+    }
+}
+
+const ALICE: &str = "/api/v1/pools/user/alice/openai";
+
+async fn json_of(response: Response) -> (StatusCode, String, Value) {
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, content_type, response.json().await.unwrap())
+}
+
+async fn ok(response: Response) -> Value {
+    let (status, _, body) = json_of(response).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["outcome"], "accepted", "{body}");
+    body
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reservation_is_settled_to_the_real_usage_and_the_rest_released() {
+    let stack = Stack::start().await;
+    ok(stack.post(ALICE, json!({"tier": "USER"})).await).await;
+    ok(stack
+        .post(&format!("{ALICE}/grants"), json!({"amount": 1000}))
+        .await)
+    .await;
+
+    let reserved = ok(stack
+        .post(&format!("{ALICE}/reservations"), json!({"amount": 300}))
+        .await)
+    .await;
+    assert_eq!(reserved["balance"]["reserved"], 300);
+    assert_eq!(reserved["balance"]["available"], 700);
+    let reservation = reserved["reservation_id"].as_str().unwrap();
+    assert!(
+        reserved["consistency_token"]
+            .as_str()
+            .unwrap()
+            .contains(':')
+    );
+
+    let settled = ok(stack
+        .post(
+            &format!("{ALICE}/reservations/{reservation}/settle"),
+            json!({"actual": 120}),
+        )
+        .await)
+    .await;
+    assert_eq!(settled["events"], json!(["ReservationSettled"]));
+    assert_eq!(
+        settled["balance"],
+        json!({"granted": 1000, "consumed": 120, "reserved": 0, "available": 880})
+    );
+
+    let again = stack
+        .post(
+            &format!("{ALICE}/reservations/{reservation}/settle"),
+            json!({"actual": 200}),
+        )
+        .await;
+    let (status, content_type, problem) = json_of(again).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(content_type, "application/problem+json");
+    assert_eq!(problem["code"], "already_resolved");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spending_more_than_is_left_is_a_429_that_says_why() {
+    let stack = Stack::start().await;
+    ok(stack.post(ALICE, json!({})).await).await;
+    ok(stack
+        .post(&format!("{ALICE}/grants"), json!({"amount": 100}))
+        .await)
+    .await;
+
+    let (status, content_type, problem) = json_of(
+        stack
+            .post(&format!("{ALICE}/consume"), json!({"amount": 101}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
+    assert_eq!(content_type, "application/problem+json");
+    assert_eq!(
+        problem["type"],
+        "https://leaky-tokens.dev/problems/quota-exhausted"
+    );
+    assert_eq!(problem["code"], "quota_exhausted");
+    assert_eq!(problem["reason"]["available"], 100);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("101"),
+        "{problem}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idempotency_key_makes_a_retry_the_same_command() {
+    let stack = Stack::start().await;
+    ok(stack.post(ALICE, json!({})).await).await;
+    ok(stack
+        .post(&format!("{ALICE}/grants"), json!({"amount": 100}))
+        .await)
+    .await;
+
+    let path = format!("{ALICE}/consume");
+    let first = ok(stack
+        .post_with_key(&path, "order-17", json!({"amount": 40}))
+        .await)
+    .await;
+    let retry = ok(stack
+        .post_with_key(&path, "order-17", json!({"amount": 40}))
+        .await)
+    .await;
+    assert_eq!(retry["command_id"], first["command_id"]);
+    assert_eq!(retry["consistency_token"], first["consistency_token"]);
+    assert_eq!(
+        retry["balance"]["consumed"], 40,
+        "the retry must not spend again"
+    );
+
+    let (status, _, problem) = json_of(
+        stack
+            .post_with_key(&path, "order-17", json!({"amount": 41}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(problem["code"], "idempotency_conflict");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_refused_with_a_problem_and_nothing_is_written() {
+    let stack = Stack::start().await;
+    let commands_before = stack.commands_written().await;
+    let consume = format!("{ALICE}/consume");
+    let big = format!(
+        "{{\"amount\": 1, \"padding\": \"{}\"}}",
+        "x".repeat(64 * 1024)
+    );
+
+    let cases: Vec<(&str, Response, StatusCode, &str)> = vec![
+        (
+            "malformed JSON",
+            stack
+                .post_raw(&consume, "application/json", "{\"amount\": ")
+                .await,
+            StatusCode::BAD_REQUEST,
+            "malformed-request",
+        ),
+        (
+            "not JSON",
+            stack.post_raw(&consume, "text/plain", "amount=1").await,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+        ),
+        (
+            "negative amount",
+            stack.post(&consume, json!({"amount": -5})).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-body",
+        ),
+        (
+            "zero amount",
+            stack.post(&consume, json!({"amount": 0})).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-field",
+        ),
+        (
+            "huge amount",
+            stack
+                .post(&consume, json!({"amount": 10_000_000_000_000_u64}))
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-field",
+        ),
+        (
+            "fractional amount",
+            stack.post(&consume, json!({"amount": 1.5})).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-body",
+        ),
+        (
+            "missing amount",
+            stack.post(&consume, json!({})).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-body",
+        ),
+        (
+            "unknown field",
+            stack
+                .post(&consume, json!({"amount": 1, "amonut": 2}))
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-body",
+        ),
+        (
+            "oversized body",
+            stack.post_raw(&consume, "application/json", big).await,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+        ),
+        (
+            "unknown provider",
+            stack
+                .post(
+                    "/api/v1/pools/user/alice/mistral/consume",
+                    json!({"amount": 1}),
+                )
+                .await,
+            StatusCode::NOT_FOUND,
+            "unknown-provider",
+        ),
+        (
+            "bad owner kind",
+            stack
+                .post(
+                    "/api/v1/pools/team/alice/openai/consume",
+                    json!({"amount": 1}),
+                )
+                .await,
+            StatusCode::NOT_FOUND,
+            "unknown-pool",
+        ),
+        (
+            "bad reservation id",
+            stack
+                .post(
+                    &format!("{ALICE}/reservations/nope/settle"),
+                    json!({"actual": 1}),
+                )
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-field",
+        ),
+        (
+            "bad tier",
+            stack.post(ALICE, json!({"tier": "GOD"})).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-body",
+        ),
+        (
+            "bad idempotency key",
+            stack
+                .http
+                .post(stack.api.url(&consume))
+                .header("Idempotency-Key", "")
+                .json(&json!({"amount": 1}))
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-field",
+        ),
+        (
+            "unknown route",
+            stack.post("/api/v1/nothing", json!({})).await,
+            StatusCode::NOT_FOUND,
+            "not-found",
+        ),
+    ];
+    for (case, response, expected_status, expected_type) in cases {
+        let (status, content_type, problem) = json_of(response).await;
+        assert_eq!(status, expected_status, "{case}: {problem}");
+        assert_eq!(content_type, "application/problem+json", "{case}");
+        assert_eq!(
+            problem["type"],
+            format!("https://leaky-tokens.dev/problems/{expected_type}"),
+            "{case}: {problem}"
+        );
+        assert!(!problem["title"].as_str().unwrap().is_empty(), "{case}");
+        assert!(!problem["detail"].as_str().unwrap().is_empty(), "{case}");
+    }
+    assert_eq!(
+        stack.commands_written().await,
+        commands_before,
+        "a refused request reached the log"
+    );
+
+    // A well-formed command for a pool that does not exist reaches the processor, which
+    // refuses it: 404, and no event.
+    let (status, _, problem) = json_of(
+        stack
+            .post(
+                "/api/v1/pools/user/nobody/openai/consume",
+                json!({"amount": 1}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
+    assert_eq!(problem["code"], "pool_not_provisioned");
+    assert_eq!(stack.events_written().await, 0);
+}
