@@ -55,7 +55,10 @@ impl TopicRecord for PoolSnapshot {
             ("format", Value::Int(Self::FORMAT)),
             ("next_event_offset", Value::Long(self.next_event_offset)),
             ("state_json", Value::String(state_json)),
-            ("recent_commands_json", Value::String(self.recent_commands.to_string())),
+            (
+                "recent_commands_json",
+                Value::String(self.recent_commands.to_string()),
+            ),
         ]))
     }
 
