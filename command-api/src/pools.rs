@@ -60,3 +60,17 @@ impl Default for PoolsSettings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The documented configuration file and the built-in defaults must not drift apart.
+    #[test]
+    fn the_configuration_file_states_the_defaults() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/leaky.toml");
+        let config: crate::Config =
+            settings::load(Some(std::path::Path::new(path))).expect("config/leaky.toml loads");
+        assert_eq!(config.pools, PoolsSettings::default());
+    }
+}

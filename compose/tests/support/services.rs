@@ -1,4 +1,4 @@
-//! Our four services and the infrastructure they read, as the specifications see them.
+//! Our services and the infrastructure they read, as the specifications see them.
 
 use serde_json::Value;
 
@@ -19,7 +19,13 @@ pub struct ProjectService {
     pub load_from_repo_file: fn() -> Value,
 }
 
-pub const PROJECT_SERVICES: [ProjectService; 4] = [
+pub const PROJECT_SERVICES: [ProjectService; 5] = [
+    ProjectService {
+        name: "pool-processor",
+        http_section: "pool_processor",
+        load_from_env: load_from_env::<command_api::ProcessorConfig>,
+        load_from_repo_file: load_from_repo_file::<command_api::ProcessorConfig>,
+    },
     ProjectService {
         name: command_api::SERVICE,
         http_section: "command_api",
