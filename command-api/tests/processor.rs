@@ -398,3 +398,41 @@ async fn killing_one_of_two_processors_moves_its_partitions_to_the_other() {
     );
     assert_snapshots_equal_replay(&deployment, &pools).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lapsed_reservation_is_expired_in_the_log_without_anyone_asking() {
+    let deployment = Deployment::start().await;
+    let _processor = deployment.start_processor().await;
+    let pool = pool("forgetful");
+    deployment.provision_with(&pool, 100).await;
+    let hold = TokenPoolCommand::Reserve {
+        reservation_id: domain::ReservationId::from_uuid(Uuid::new_v4()),
+        amount: Tokens::new(40).unwrap(),
+        ttl_ms: Some(DurationMs::from_millis(300).unwrap()),
+    };
+    assert_eq!(
+        deployment
+            .send(&deployment.envelope(&pool, hold))
+            .await
+            .outcome,
+        ReplyOutcome::Accepted
+    );
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let expired = deployment
+            .events()
+            .await
+            .into_iter()
+            .find(|e| matches!(e.event, TokenPoolEvent::ReservationExpired { .. }));
+        if let Some(expired) = expired {
+            assert_eq!(expired.actor.to_string(), "system:reservation-sweeper");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lapsed hold was never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

@@ -9,6 +9,7 @@ pub mod ledger;
 mod load;
 mod ownership;
 mod reply;
+mod sweeper;
 mod wire;
 mod writer;
 
@@ -74,6 +75,7 @@ pub async fn run(
     consumer.subscribe(&[&topics.pool_commands()])?;
 
     let mut writers: HashMap<i32, PartitionWriter> = HashMap::new();
+    let mut sweeper = sweeper::Sweeper::new(client_config(&kafka, &ClientRole::Producer).create()?);
     tokio::pin!(shutdown);
     loop {
         let batch = tokio::select! {
@@ -125,6 +127,13 @@ pub async fn run(
                 }
             }
         }
+        sweeper
+            .sweep(
+                &wire,
+                writers.values().map(PartitionWriter::ledger),
+                wire::now(),
+            )
+            .await;
     }
     tracing::info!(owned = ?ownership.owned(), "processor stopping");
     Ok(())

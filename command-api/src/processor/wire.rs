@@ -70,6 +70,16 @@ impl PoolWire {
         self.codec.decode_event(bytes).await
     }
 
+    /// Encodes a command (the processor's own, e.g. expiring lapsed reservations).
+    pub async fn encode_command(
+        &self,
+        command: &PoolCommandEnvelope,
+    ) -> Result<Vec<u8>, EncodeError> {
+        self.codec
+            .encode_command(&self.topics.pool_commands(), command)
+            .await
+    }
+
     /// Encodes an event caused by `command`.
     pub async fn encode_event(
         &self,

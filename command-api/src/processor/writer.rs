@@ -80,6 +80,11 @@ impl PartitionWriter {
         ))
     }
 
+    /// The pools of this partition.
+    pub fn ledger(&self) -> &PartitionLedger {
+        &self.ledger
+    }
+
     /// Decides and writes one batch of decoded commands read from this partition, in
     /// offset order.
     pub async fn process(
