@@ -436,3 +436,42 @@ async fn a_lapsed_reservation_is_expired_in_the_log_without_anyone_asking() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_takeover_loads_snapshots_and_replays_no_history() {
+    let deployment = Arc::new(Deployment::start().await);
+    let processor = deployment.start_processor().await;
+    let pool = pool("long-history");
+    deployment.provision_with(&pool, 100_000).await;
+    concurrent_consumes(&deployment, std::slice::from_ref(&pool), 200, 5).await;
+    processor.kill().await;
+
+    let partition = eventlog::partition_for(pool.to_string().as_bytes(), PARTITIONS);
+    let (ledger, report) = command_api::processor::rebuild_partition(
+        &deployment.kafka,
+        &testkit::infra().registry,
+        partition,
+    )
+    .await
+    .unwrap();
+
+    let events = deployment.events().await;
+    let history: Vec<TokenPoolEvent> = events
+        .iter()
+        .filter(|e| e.pool_id == pool)
+        .map(|e| e.event.clone())
+        .collect();
+    assert!(
+        history.len() > 200,
+        "the pool has a long history ({} events)",
+        history.len()
+    );
+    assert_eq!(
+        report.events_replayed, 0,
+        "a takeover must not replay history: {report:?}"
+    );
+    assert_eq!(
+        ledger.slot(&pool).unwrap().pool,
+        domain::replay::<TokenPool>(&history)
+    );
+}

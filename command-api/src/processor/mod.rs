@@ -49,6 +49,17 @@ impl Default for Batching {
     }
 }
 
+/// Rebuilds `partition` exactly as a writer taking it over does (without fencing anyone):
+/// for tools and for tests that check what a restart would load.
+pub async fn rebuild_partition(
+    kafka: &KafkaSettings,
+    registry: &RegistrySettings,
+    partition: i32,
+) -> anyhow::Result<(ledger::PartitionLedger, LoadReport)> {
+    let wire = PoolWire::new(Topics::new(kafka), registry, kafka.partitions)?;
+    load::load_partition(kafka, &wire, partition).await
+}
+
 /// Runs the processor until `shutdown` completes.
 pub async fn run(
     kafka: KafkaSettings,
