@@ -297,11 +297,61 @@ async fn a_retried_command_gets_its_first_answer_and_writes_nothing_new() {
     assert_eq!(consumed[&pool], 30);
 }
 
-/// Waits until `count` commands of a load have been answered: the kill lands mid-load.
-async fn wait_until_answered(answered: &AtomicUsize, count: usize) {
-    while answered.load(Ordering::Relaxed) < count {
-        tokio::time::sleep(Duration::from_millis(5)).await;
+/// Concurrent consumes running in the background, so a test can kill processors mid-load.
+struct Load {
+    answered: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<HashSet<CommandId>>,
+}
+
+impl Load {
+    fn start(deployment: &Arc<Deployment>, pools: &[PoolId], count: usize, amount: u64) -> Self {
+        let answered = Arc::new(AtomicUsize::new(0));
+        let task = tokio::spawn({
+            let (deployment, pools, answered) = (
+                Arc::clone(deployment),
+                pools.to_vec(),
+                Arc::clone(&answered),
+            );
+            async move {
+                concurrent_consumes_counted(&deployment, &pools, count, amount, answered).await
+            }
+        });
+        Self { answered, task }
     }
+
+    /// Waits until `count` commands have been answered: a kill then lands mid-load.
+    async fn wait_until_answered(&self, count: usize) {
+        while self.answered.load(Ordering::Relaxed) < count {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// The accepted command ids, once every command is answered.
+    async fn finish(self) -> HashSet<CommandId> {
+        self.task.await.unwrap()
+    }
+}
+
+/// No pool spent more than it was granted, the accepted consumes are exactly the logged
+/// ones (each once), and every snapshot equals the replay of its pool's events.
+async fn assert_exactly_once(
+    deployment: &Deployment,
+    pools: &[PoolId],
+    granted: u64,
+    accepted: &HashSet<CommandId>,
+) {
+    let events = deployment.events().await;
+    assert_within_grants(&events, pools, granted);
+    let logged: HashSet<CommandId> = events
+        .iter()
+        .filter(|e| matches!(e.event, TokenPoolEvent::TokensConsumed { .. }))
+        .map(|e| e.command_id)
+        .collect();
+    assert_eq!(
+        &logged, accepted,
+        "every accepted command is in the log exactly once"
+    );
+    assert_snapshots_equal_replay(deployment, pools).await;
 }
 
 /// The log is the truth: the latest snapshot of each pool equals the pool replayed from
@@ -340,29 +390,13 @@ async fn a_processor_killed_mid_load_and_restarted_loses_and_duplicates_nothing(
         deployment.provision_with(pool, 500).await;
     }
 
-    let answered = Arc::new(AtomicUsize::new(0));
-    let load = tokio::spawn({
-        let (deployment, pools) = (Arc::clone(&deployment), pools.clone());
-        let answered = Arc::clone(&answered);
-        async move { concurrent_consumes_counted(&deployment, &pools, 60, 10, answered).await }
-    });
-    wait_until_answered(&answered, 30).await;
+    let load = Load::start(&deployment, &pools, 60, 10);
+    load.wait_until_answered(30).await;
     processor.kill().await;
     let _restarted = deployment.start_processor().await;
-    let accepted = load.await.unwrap();
+    let accepted = load.finish().await;
 
-    let events = deployment.events().await;
-    assert_within_grants(&events, &pools, 500);
-    let logged: HashSet<CommandId> = events
-        .iter()
-        .filter(|e| matches!(e.event, TokenPoolEvent::TokensConsumed { .. }))
-        .map(|e| e.command_id)
-        .collect();
-    assert_eq!(
-        logged, accepted,
-        "every accepted command is in the log exactly once"
-    );
-    assert_snapshots_equal_replay(&deployment, &pools).await;
+    assert_exactly_once(&deployment, &pools, 500, &accepted).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -375,28 +409,12 @@ async fn killing_one_of_two_processors_moves_its_partitions_to_the_other() {
         deployment.provision_with(pool, 400).await;
     }
 
-    let answered = Arc::new(AtomicUsize::new(0));
-    let load = tokio::spawn({
-        let (deployment, pools) = (Arc::clone(&deployment), pools.clone());
-        let answered = Arc::clone(&answered);
-        async move { concurrent_consumes_counted(&deployment, &pools, 50, 10, answered).await }
-    });
-    wait_until_answered(&answered, 40).await;
+    let load = Load::start(&deployment, &pools, 50, 10);
+    load.wait_until_answered(40).await;
     first.kill().await;
-    let accepted = load.await.unwrap();
+    let accepted = load.finish().await;
 
-    let events = deployment.events().await;
-    assert_within_grants(&events, &pools, 400);
-    let logged: HashSet<CommandId> = events
-        .iter()
-        .filter(|e| matches!(e.event, TokenPoolEvent::TokensConsumed { .. }))
-        .map(|e| e.command_id)
-        .collect();
-    assert_eq!(
-        logged, accepted,
-        "every accepted command is in the log exactly once"
-    );
-    assert_snapshots_equal_replay(&deployment, &pools).await;
+    assert_exactly_once(&deployment, &pools, 400, &accepted).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
