@@ -1,6 +1,9 @@
 //! The command API over HTTP against the real processor and Kafka: commands by example,
 //! idempotency keys, and every kind of bad input refused with a problem and nothing written.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use eventlog::{Topics, ensure_topics, read_topic};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
@@ -15,7 +18,8 @@ const PARTITIONS: u32 = 2;
 struct Stack {
     kafka: KafkaSettings,
     api: SpawnedService,
-    _processor: SpawnedService,
+    processor: tokio::sync::Mutex<Option<SpawnedService>>,
+    env: Vec<(String, String)>,
     http: Client,
 }
 
@@ -30,22 +34,43 @@ impl Stack {
         ensure_topics(&kafka, &Topics::new(&kafka).pool_topic_specs(PARTITIONS))
             .await
             .unwrap();
-        let partitions = PARTITIONS.to_string();
-        let env = [
-            ("LEAKY_KAFKA__TOPIC_PREFIX", prefix.as_str()),
-            ("LEAKY_KAFKA__PARTITIONS", partitions.as_str()),
+        let env = vec![
+            ("LEAKY_KAFKA__TOPIC_PREFIX".to_owned(), prefix),
+            ("LEAKY_KAFKA__PARTITIONS".to_owned(), PARTITIONS.to_string()),
+            // Short, so requests caught by a processor restart take the 202-and-poll path.
+            (
+                "LEAKY_COMMAND_API__REPLY_WAIT_MS".to_owned(),
+                "2000".to_owned(),
+            ),
         ];
+        let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let processor =
-            SpawnedService::start(PROCESSOR, "LEAKY_POOL_PROCESSOR__LISTEN", &env).await;
-        let api = SpawnedService::start(API, "LEAKY_COMMAND_API__LISTEN", &env).await;
+            SpawnedService::start(PROCESSOR, "LEAKY_POOL_PROCESSOR__LISTEN", &vars).await;
+        let api = SpawnedService::start(API, "LEAKY_COMMAND_API__LISTEN", &vars).await;
         let stack = Self {
             kafka,
             api,
-            _processor: processor,
+            processor: tokio::sync::Mutex::new(Some(processor)),
+            env,
             http: Client::new(),
         };
         stack.wait_until_accepting_commands().await;
         stack
+    }
+
+    /// Kills the processor (SIGKILL) and starts a new one.
+    async fn restart_processor(&self) {
+        let mut processor = self.processor.lock().await;
+        if let Some(running) = processor.take() {
+            running.kill().await;
+        }
+        let vars: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        *processor =
+            Some(SpawnedService::start(PROCESSOR, "LEAKY_POOL_PROCESSOR__LISTEN", &vars).await);
     }
 
     async fn wait_until_accepting_commands(&self) {
@@ -106,6 +131,38 @@ impl Stack {
         .await
         .unwrap()
         .len()
+    }
+
+    /// Tokens consumed per pool according to the log, and the ids of the consuming commands
+    /// (each must appear once).
+    async fn consumed_per_pool(
+        &self,
+    ) -> (
+        std::collections::HashMap<String, u64>,
+        std::collections::HashSet<String>,
+    ) {
+        let codec = schemas::PoolCodec::new(&testkit::infra().registry).unwrap();
+        let mut consumed = HashMap::new();
+        let mut commands = HashSet::new();
+        for record in read_topic(
+            &self.kafka,
+            &Topics::new(&self.kafka).pool_events(),
+            PARTITIONS,
+        )
+        .await
+        .unwrap()
+        {
+            let event = codec.decode_event(&record.value.unwrap()).await.unwrap();
+            if let domain::TokenPoolEvent::TokensConsumed { amount, .. } = event.event {
+                assert!(
+                    commands.insert(event.command_id.to_string()),
+                    "{} consumed twice",
+                    event.command_id
+                );
+                *consumed.entry(event.pool_id.to_string()).or_default() += amount.get();
+            }
+        }
+        (consumed, commands)
     }
 
     /// How many events reached the log.
@@ -414,4 +471,97 @@ async fn bad_input_is_refused_with_a_problem_and_nothing_is_written() {
     assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
     assert_eq!(problem["code"], "pool_not_provisioned");
     assert_eq!(stack.events_written().await, 0);
+}
+
+/// The final answer to a command: its response, or for a 202 the polled outcome.
+async fn settled_answer(stack: &Stack, response: Response) -> (StatusCode, Value) {
+    let (status, _, body) = json_of(response).await;
+    if status != StatusCode::ACCEPTED {
+        return (status, body);
+    }
+    let url = stack.api.url(body["status_url"].as_str().unwrap());
+    for _ in 0..600 {
+        let polled = stack.http.get(&url).send().await.unwrap();
+        if polled.status() != StatusCode::NOT_FOUND {
+            let (status, _, body) = json_of(polled).await;
+            return (status, body);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("command {} never got an answer", body["command_id"]);
+}
+
+/// Client `i` of the load: consumes 10 tokens with its own idempotency key, half of the
+/// clients on the hot pool `pools[0]`, the others spread over the rest.
+async fn client(
+    stack: &Stack,
+    pools: &[String],
+    answered: &AtomicUsize,
+    i: usize,
+) -> (StatusCode, Value) {
+    let pool = if i % 2 == 0 {
+        &pools[0]
+    } else {
+        &pools[i % pools.len()]
+    };
+    let response = stack
+        .post_with_key(
+            &format!("{pool}/consume"),
+            &format!("client-{i}"),
+            json!({"amount": 10}),
+        )
+        .await;
+    let answer = settled_answer(stack, response).await;
+    answered.fetch_add(1, Ordering::Relaxed);
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hundreds_of_http_clients_never_overspend_even_across_a_processor_crash() {
+    let stack = Stack::start().await;
+    let pools: Vec<String> = (0..20)
+        .map(|i| format!("/api/v1/pools/user/client-{i}/openai"))
+        .collect();
+    for pool in &pools {
+        ok(stack.post(pool, json!({})).await).await;
+        ok(stack
+            .post(&format!("{pool}/grants"), json!({"amount": 500}))
+            .await)
+        .await;
+    }
+
+    // 400 clients at once against 500 tokens per pool: the hot pool and others run dry and
+    // many requests must be refused. A quarter of the way in, the processor is killed.
+    let answered = AtomicUsize::new(0);
+    let load = futures::future::join_all((0..400).map(|i| client(&stack, &pools, &answered, i)));
+    let crash = async {
+        while answered.load(Ordering::Relaxed) < 100 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        stack.restart_processor().await;
+    };
+    let (answers, ()) = tokio::join!(load, crash);
+
+    let mut accepted = HashSet::new();
+    for (status, body) in answers {
+        match status {
+            StatusCode::OK => {
+                assert!(accepted.insert(body["command_id"].as_str().unwrap().to_owned()))
+            }
+            StatusCode::TOO_MANY_REQUESTS => assert_eq!(body["code"], "quota_exhausted", "{body}"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    let (consumed, logged) = stack.consumed_per_pool().await;
+    for (pool, spent) in &consumed {
+        assert!(*spent <= 500, "{pool} spent {spent} of its 500");
+    }
+    assert_eq!(
+        consumed["user:client-0/openai"], 500,
+        "the hot pool is spent exactly"
+    );
+    assert_eq!(
+        logged, accepted,
+        "the accepted commands are exactly those in the log, once each"
+    );
 }
