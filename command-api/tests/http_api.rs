@@ -499,7 +499,7 @@ async fn client(
     answered: &AtomicUsize,
     i: usize,
 ) -> (StatusCode, Value) {
-    let pool = if i % 2 == 0 {
+    let pool = if i.is_multiple_of(2) {
         &pools[0]
     } else {
         &pools[i % pools.len()]
