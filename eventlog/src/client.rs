@@ -38,7 +38,11 @@ pub fn client_config(settings: &KafkaSettings, role: &ClientRole) -> ClientConfi
                 // A crashed member's partitions move after this long (the broker's minimum):
                 // the pause a kill -9 causes to the pools it owned.
                 .set("session.timeout.ms", "6000")
-                .set("heartbeat.interval.ms", "1500");
+                .set("heartbeat.interval.ms", "1500")
+                // A read_committed fetch is not woken when a transaction commits, only by new
+                // data or this timeout (500 ms by default): it bounds how late a committed
+                // reply or event is seen.
+                .set("fetch.wait.max.ms", "10");
         }
         ClientRole::TransactionalProducer { transactional_id } => {
             config
@@ -52,7 +56,12 @@ pub fn client_config(settings: &KafkaSettings, role: &ClientRole) -> ClientConfi
                 .set("linger.ms", "1")
                 // An orphaned transaction (its writer died and nobody took over) is aborted
                 // by the broker after this long; until then its partitions' reads stall.
-                .set("transaction.timeout.ms", "15000");
+                .set("transaction.timeout.ms", "15000")
+                // Back-to-back transactions meet CONCURRENT_TRANSACTIONS while the broker still
+                // writes the previous commit's markers; the default 100 ms backoff would add
+                // that to every batch.
+                .set("retry.backoff.ms", "2")
+                .set("retry.backoff.max.ms", "50");
         }
         ClientRole::Producer => {
             config

@@ -150,6 +150,7 @@ impl PartitionWriter {
             now,
         } = decided;
         let (span, now) = (*span, *now);
+        let started = std::time::Instant::now();
         self.transactions.begin()?;
         let producer = self.transactions.producer();
         let send = |topic: &str, partition: i32, key: &str, value: &[u8]| {
@@ -254,7 +255,14 @@ impl PartitionWriter {
                 &value,
             )?);
         }
-        drop(pending); // the commit flushes every record and fails if any failed
+        // Wait for every record here rather than in the commit's own flush, which only
+        // notices deliveries on its 100 ms polling cadence.
+        for delivery in try_join_all(pending)
+            .await
+            .map_err(|_| TransactionError::Abortable(KafkaError::Canceled))?
+        {
+            delivery.map_err(|(e, _)| TransactionError::Abortable(e))?;
+        }
 
         let mut offsets = TopicPartitionList::new();
         offsets
@@ -267,8 +275,16 @@ impl PartitionWriter {
         let group = consumer
             .group_metadata()
             .ok_or(TransactionError::Fatal(KafkaError::Canceled))?;
+        let produced = started.elapsed();
         self.transactions.send_offsets(offsets, group).await?;
+        let offsets_sent = started.elapsed();
         self.transactions.commit().await?;
+        tracing::debug!(
+            produced_ms = produced.as_millis() as u64,
+            offsets_ms = offsets_sent.as_millis() as u64,
+            committed_ms = started.elapsed().as_millis() as u64,
+            "transaction timings"
+        );
         self.events_end = events_end;
         Ok(events_written)
     }

@@ -1,0 +1,5 @@
+//! The systems under test, each behind the generator's [`crate::load::Target`].
+
+pub mod http;
+pub mod kafka;
+pub mod postgres;
