@@ -54,7 +54,7 @@ pub async fn highest_sustained(
         Criterion::ThroughputOnly => o.keeps_up(),
     };
     loop {
-        let outcome = load::run(target.clone(), step(rate)).await;
+        let outcome = run_drained(&target, step(rate)).await;
         eprintln!("  {name}: {}", summary(&outcome));
         if pass.is_none() && !outcome.sustained() && outcome.keeps_up() {
             eprintln!("  {name}: p99 ≥ 50 ms already at {rate}/s; searching on throughput alone");
@@ -78,7 +78,7 @@ pub async fn highest_sustained(
             if mid <= low || mid == 0 {
                 break;
             }
-            let outcome = load::run(target.clone(), step(mid)).await;
+            let outcome = run_drained(&target, step(mid)).await;
             eprintln!("  {name}: {}", summary(&outcome));
             if passes(&outcome, criterion) {
                 low = mid;
@@ -95,7 +95,7 @@ pub async fn highest_sustained(
         duration: plan.last.1,
         ..step(rate)
     };
-    let outcome = load::run(target, shape).await;
+    let outcome = run_drained(&target, shape).await;
     eprintln!("  {name} final: {}", summary(&outcome));
     (outcome, criterion)
 }
@@ -115,4 +115,29 @@ fn summary(o: &Outcome) -> String {
             "not sustained"
         }
     )
+}
+
+/// Runs `shape` once the target has worked off what earlier (possibly overloaded) runs left
+/// queued: a run must measure its own load, not the backlog of the one before.
+async fn run_drained(target: &Arc<dyn Target>, shape: Shape) -> Outcome {
+    drain(target).await;
+    load::run(target.clone(), shape).await
+}
+
+/// Waits (up to two minutes) until five requests in a row each answer within 50 ms.
+async fn drain(target: &Arc<dyn Target>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let mut quick = 0;
+    let mut seq = u64::MAX / 2;
+    while quick < 5 && std::time::Instant::now() < deadline {
+        let started = std::time::Instant::now();
+        let answered = target.call(seq).await.is_ok();
+        seq += 1;
+        if answered && started.elapsed() < Duration::from_millis(50) {
+            quick += 1;
+        } else {
+            quick = 0;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
 }
