@@ -101,7 +101,7 @@ impl Dispatcher {
         let partition = partition_for(instance_id.as_bytes(), kafka.partitions);
         // Start at the current end, resolved now: a reply written after this call returns
         // is never missed, whatever the consumer's first fetch does.
-        let (_, end) = consumer.fetch_watermarks(&replies, partition, Duration::from_secs(10))?;
+        let end = eventlog::end_offset(&consumer, &replies, partition).await?;
         let mut assignment = TopicPartitionList::new();
         assignment.add_partition_offset(&replies, partition, Offset::Offset(end))?;
         consumer.assign(&assignment)?;

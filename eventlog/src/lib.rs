@@ -12,6 +12,6 @@ mod transactions;
 pub use check::KafkaCheck;
 pub use client::{ClientRole, client_config};
 pub use partitioner::{murmur2, partition_for};
-pub use reader::{StoredRecord, read_committed, read_topic};
+pub use reader::{StoredRecord, end_offset, read_committed, read_topic};
 pub use topics::{TopicError, TopicSpec, Topics, ensure_topics};
 pub use transactions::{TransactionError, Transactions};

@@ -35,7 +35,7 @@ pub async fn read_committed(
     );
     config.set("enable.partition.eof", "true");
     let consumer: StreamConsumer = config.create()?;
-    let (_, high) = consumer.fetch_watermarks(topic, partition, Duration::from_secs(10))?;
+    let high = end_offset(&consumer, topic, partition).await?;
     let mut records = Vec::new();
     if from >= high {
         return Ok((records, high));
@@ -76,4 +76,24 @@ pub async fn read_topic(
         all.extend(read_committed(kafka, topic, partition, 0).await?.0);
     }
     Ok(all)
+}
+
+/// The end (high watermark) of `topic[partition]`, retried for a few seconds while the
+/// partition has no leader yet, as right after the topic is created.
+pub async fn end_offset<C: Consumer<X>, X: rdkafka::consumer::ConsumerContext>(
+    consumer: &C,
+    topic: &str,
+    partition: i32,
+) -> Result<i64, KafkaError> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        match consumer.fetch_watermarks(topic, partition, Duration::from_secs(10)) {
+            Ok((_, high)) => return Ok(high),
+            Err(error) if std::time::Instant::now() < deadline => {
+                tracing::debug!(%error, topic, partition, "no end offset yet; retrying");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
 }
