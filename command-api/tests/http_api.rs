@@ -52,7 +52,9 @@ impl Stack {
             api,
             processor: tokio::sync::Mutex::new(Some(processor)),
             env,
-            http: Client::new(),
+            // No connection reuse: the server closes a connection whose oversized body it
+            // refused, and a pooled client would send the next request into it.
+            http: Client::builder().pool_max_idle_per_host(0).build().unwrap(),
         };
         stack.wait_until_accepting_commands().await;
         stack
