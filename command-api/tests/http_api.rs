@@ -1,7 +1,7 @@
 //! The command API over HTTP against the real processor and Kafka: commands by example,
 //! idempotency keys, and every kind of bad input refused with a problem and nothing written.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use eventlog::{Topics, ensure_topics, read_topic};
@@ -9,6 +9,8 @@ use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 use settings::KafkaSettings;
 use testkit::SpawnedService;
+
+mod support;
 
 const PROCESSOR: &str = env!("CARGO_BIN_EXE_pool-processor");
 const API: &str = env!("CARGO_BIN_EXE_command-api");
@@ -133,38 +135,6 @@ impl Stack {
         .await
         .unwrap()
         .len()
-    }
-
-    /// Tokens consumed per pool according to the log, and the ids of the consuming commands
-    /// (each must appear once).
-    async fn consumed_per_pool(
-        &self,
-    ) -> (
-        std::collections::HashMap<String, u64>,
-        std::collections::HashSet<String>,
-    ) {
-        let codec = schemas::PoolCodec::new(&testkit::infra().registry).unwrap();
-        let mut consumed = HashMap::new();
-        let mut commands = HashSet::new();
-        for record in read_topic(
-            &self.kafka,
-            &Topics::new(&self.kafka).pool_events(),
-            PARTITIONS,
-        )
-        .await
-        .unwrap()
-        {
-            let event = codec.decode_event(&record.value.unwrap()).await.unwrap();
-            if let domain::TokenPoolEvent::TokensConsumed { amount, .. } = event.event {
-                assert!(
-                    commands.insert(event.command_id.to_string()),
-                    "{} consumed twice",
-                    event.command_id
-                );
-                *consumed.entry(event.pool_id.to_string()).or_default() += amount.get();
-            }
-        }
-        (consumed, commands)
     }
 
     /// How many events reached the log.
@@ -554,12 +524,18 @@ async fn hundreds_of_http_clients_never_overspend_even_across_a_processor_crash(
             other => panic!("unexpected {other}: {body}"),
         }
     }
-    let (consumed, logged) = stack.consumed_per_pool().await;
+    let events = support::logged_events(&stack.kafka).await;
+    let consumed = support::consumed_by_pool(&events);
+    let logged: HashSet<String> = support::consuming_commands(&events)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     for (pool, spent) in &consumed {
         assert!(*spent <= 500, "{pool} spent {spent} of its 500");
     }
     assert_eq!(
-        consumed["user:client-0/openai"], 500,
+        consumed[&"user:client-0/openai".parse().unwrap()],
+        500,
         "the hot pool is spent exactly"
     );
     assert_eq!(

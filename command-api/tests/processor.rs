@@ -21,6 +21,10 @@ use settings::KafkaSettings;
 use testkit::SpawnedService;
 use uuid::Uuid;
 
+mod support;
+
+use support::consumed_by_pool;
+
 const PROCESSOR: &str = env!("CARGO_BIN_EXE_pool-processor");
 const PARTITIONS: u32 = 3;
 
@@ -112,19 +116,7 @@ impl Deployment {
 
     /// Every event in the log, decoded.
     async fn events(&self) -> Vec<PoolEventEnvelope> {
-        let codec = PoolCodec::new(&testkit::infra().registry).unwrap();
-        let mut events = Vec::new();
-        for record in read_topic(
-            &self.kafka,
-            &Topics::new(&self.kafka).pool_events(),
-            PARTITIONS,
-        )
-        .await
-        .unwrap()
-        {
-            events.push(codec.decode_event(&record.value.unwrap()).await.unwrap());
-        }
-        events
+        support::logged_events(&self.kafka).await
     }
 
     /// The latest snapshot of each pool.
@@ -177,24 +169,6 @@ fn consume(amount: u64) -> TokenPoolCommand {
     TokenPoolCommand::Consume {
         amount: Tokens::new(amount).unwrap(),
     }
-}
-
-/// Tokens consumed per pool according to the log, checking each command wrote at most one
-/// consumption.
-fn consumed_by_pool(events: &[PoolEventEnvelope]) -> HashMap<PoolId, u64> {
-    let mut consumed = HashMap::new();
-    let mut consuming_commands = HashSet::new();
-    for envelope in events {
-        if let TokenPoolEvent::TokensConsumed { amount, .. } = &envelope.event {
-            assert!(
-                consuming_commands.insert(envelope.command_id),
-                "command {} consumed twice",
-                envelope.command_id
-            );
-            *consumed.entry(envelope.pool_id.clone()).or_default() += amount.get();
-        }
-    }
-    consumed
 }
 
 /// Sends `count` consumes of `amount` to each pool at once; the accepted command ids.
@@ -260,11 +234,7 @@ async fn concurrent_consumers_never_overspend_and_every_accepted_command_is_logg
             1_000 - spent
         );
     }
-    let logged: HashSet<CommandId> = events
-        .iter()
-        .filter(|e| matches!(e.event, TokenPoolEvent::TokensConsumed { .. }))
-        .map(|e| e.command_id)
-        .collect();
+    let logged: HashSet<CommandId> = support::consuming_commands(&events);
     assert_eq!(
         logged, accepted,
         "the accepted commands are exactly the logged ones"
@@ -342,11 +312,7 @@ async fn assert_exactly_once(
 ) {
     let events = deployment.events().await;
     assert_within_grants(&events, pools, granted);
-    let logged: HashSet<CommandId> = events
-        .iter()
-        .filter(|e| matches!(e.event, TokenPoolEvent::TokensConsumed { .. }))
-        .map(|e| e.command_id)
-        .collect();
+    let logged: HashSet<CommandId> = support::consuming_commands(&events);
     assert_eq!(
         &logged, accepted,
         "every accepted command is in the log exactly once"
