@@ -1,35 +1,44 @@
 //! The single writer per partition: turns commands into events inside Kafka transactions.
 //!
-//! One consumer in the `pool-processor` group reads the commands topic; for each partition
-//! the group gives it, a [`writer::PartitionWriter`] fences the previous owner, rebuilds the
-//! pools from their snapshots, and then writes one transaction per batch. Killing an
-//! instance moves its partitions to the others, which resume from the last commit.
+//! One consumer in the `pool-processor` group reads the commands topic and routes each
+//! record to the task of its partition; that task's [`writer::PartitionWriter`] fences the
+//! previous owner, rebuilds the pools from their snapshots, and then writes one transaction
+//! per batch. Killing an instance moves its partitions to the others, which resume from the
+//! last commit.
 
 pub mod ledger;
 mod load;
 mod ownership;
+mod partition;
 mod reply;
 mod sweeper;
 mod wire;
 mod writer;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use eventlog::{ClientRole, Topics, client_config, ensure_topics};
 use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use settings::{KafkaSettings, RegistrySettings};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 pub use load::LoadReport;
 use ownership::{Ownership, OwnershipContext};
+use partition::{Inbound, Rewind, Shared, Start, run_partition};
 use wire::PoolWire;
 pub use wire::now;
-use writer::{BatchOutcome, Command, OffsetSpan, PartitionWriter};
 
-/// How long the loop waits for a command before looking at its assignment again.
+/// How long the router waits for a command before looking at its assignment again.
 const IDLE_POLL: Duration = Duration::from_millis(100);
+
+/// Records queued per partition task; a full inbox holds the router back (backpressure
+/// instead of unbounded memory when a partition cannot commit).
+const INBOX_CAPACITY: usize = 4096;
 
 /// How commands are grouped into transactions.
 #[derive(Debug, Clone, Copy)]
@@ -76,157 +85,172 @@ pub async fn run(
         ownership: ownership.clone(),
         commands_topic: topics.pool_commands(),
     };
-    let consumer: StreamConsumer<OwnershipContext> = client_config(
-        &kafka,
-        &ClientRole::Consumer {
-            group_id: "pool-processor".into(),
-        },
-    )
-    .create_with_context(context)?;
+    let consumer: Arc<StreamConsumer<OwnershipContext>> = Arc::new(
+        client_config(
+            &kafka,
+            &ClientRole::Consumer {
+                group_id: "pool-processor".into(),
+            },
+        )
+        .create_with_context(context)?,
+    );
     consumer.subscribe(&[&topics.pool_commands()])?;
+    let (rewinds_sender, mut rewinds) = mpsc::unbounded_channel();
+    let shared = Arc::new(Shared {
+        sweeper_producer: client_config(&kafka, &ClientRole::Producer).create()?,
+        kafka,
+        wire,
+        consumer: Arc::clone(&consumer),
+        ownership,
+        batching,
+        rewinds: rewinds_sender,
+    });
 
-    let mut writers: HashMap<i32, PartitionWriter> = HashMap::new();
-    let mut sweeper = sweeper::Sweeper::new(client_config(&kafka, &ClientRole::Producer).create()?);
+    let mut router = Router::new(Arc::clone(&shared));
     tokio::pin!(shutdown);
     loop {
-        let batch = tokio::select! {
+        tokio::select! {
+            biased;
             () = &mut shutdown => break,
-            batch = next_batch(&consumer, &wire, batching) => batch?,
-        };
-        // Partitions revoked while polling: their writers must never write again.
-        writers.retain(|partition, _| ownership.owns(*partition));
-        // Take over newly assigned partitions at once, before any of their commands arrive:
-        // fencing aborts the previous owner's open transaction, which otherwise keeps the
-        // partition's committed offset unstable and its commands undeliverable.
-        for partition in ownership.owned() {
-            if let std::collections::hash_map::Entry::Vacant(slot) = writers.entry(partition) {
-                let started = Instant::now();
-                let (writer, report) = PartitionWriter::open(&kafka, &wire, partition).await?;
-                tracing::info!(
-                    partition,
-                    ?report,
-                    took_ms = started.elapsed().as_millis() as u64,
-                    "partition loaded"
-                );
-                slot.insert(writer);
-            }
-        }
-        for (partition, commands) in batch {
-            if !ownership.owns(partition) {
-                continue; // the next owner reads these again from the committed offset
-            }
-            let Some(writer) = writers.get_mut(&partition) else {
-                continue;
-            };
-            let Some((span, decoded)) = decodable_prefix(&consumer, &wire, partition, commands)
-            else {
-                continue;
-            };
-            match writer
-                .process(&wire, &consumer, span, decoded, wire::now())
-                .await
-            {
-                BatchOutcome::Committed { commands, events } => {
-                    tracing::debug!(partition, commands, events, "batch committed");
-                }
-                BatchOutcome::Retry(error) => {
-                    tracing::warn!(partition, %error, "batch aborted, will retry")
-                }
-                BatchOutcome::Lost(error) => {
-                    tracing::error!(partition, %error, "partition lost");
-                    writers.remove(&partition);
+            Some(rewind) = rewinds.recv() => router.rewind(rewind),
+            received = tokio::time::timeout(IDLE_POLL, consumer.recv()) => {
+                // Partitions assigned or revoked while polling: start or stop their tasks
+                // before routing anything.
+                router.follow_ownership();
+                match received {
+                    Ok(Ok(message)) => router.forward(&message).await,
+                    Ok(Err(error)) => {
+                        tracing::warn!(%error, "commands consumer");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    Err(_idle) => {}
                 }
             }
         }
-        sweeper
-            .sweep(
-                &wire,
-                writers.values().map(PartitionWriter::ledger),
-                wire::now(),
-            )
-            .await;
     }
-    tracing::info!(owned = ?ownership.owned(), "processor stopping");
+    tracing::info!(owned = ?shared.ownership.owned(), "processor stopping");
+    router.stop().await;
     Ok(())
 }
 
-/// The next batch: waits for one command, then takes what arrives within the linger time,
-/// grouped by partition in offset order.
-async fn next_batch(
-    consumer: &StreamConsumer<OwnershipContext>,
-    wire: &PoolWire,
-    batching: Batching,
-) -> anyhow::Result<BTreeMap<i32, Vec<wire::ReceivedCommand>>> {
-    let mut batch: BTreeMap<i32, Vec<wire::ReceivedCommand>> = BTreeMap::new();
-    // Come back empty-handed now and then, so newly assigned partitions are taken over
-    // even while no command arrives.
-    let Ok(first) = tokio::time::timeout(IDLE_POLL, consumer.recv()).await else {
-        return Ok(batch);
-    };
-    let first = first?;
-    let deadline = tokio::time::Instant::now() + batching.linger;
-    let mut received = vec![(
-        first.partition(),
-        first.offset(),
-        first.payload().map(<[u8]>::to_vec),
-    )];
-    drop(first);
-    while received.len() < batching.max_commands {
-        match tokio::time::timeout_at(deadline, consumer.recv()).await {
-            Ok(message) => {
-                let message = message?;
-                received.push((
-                    message.partition(),
-                    message.offset(),
-                    message.payload().map(<[u8]>::to_vec),
-                ));
-            }
-            Err(_) => break,
-        }
-    }
-    for (partition, offset, payload) in received {
-        let command = wire.receive(offset, payload.as_deref()).await;
-        batch.entry(partition).or_default().push(command);
-    }
-    Ok(batch)
+/// Hands each command record to the task of its partition.
+struct Router {
+    shared: Arc<Shared>,
+    tasks: HashMap<i32, PartitionHandle>,
+    /// Partitions this instance has had a task for: a new task for one of them must read
+    /// again from the committed offset.
+    had_task: HashSet<i32>,
+    /// Id of the next task started.
+    next_task_id: u64,
 }
 
-/// The commands of a partition's batch up to the first one that cannot be decoded *yet*
-/// (the registry is unreachable): those wait, the consumer is rewound to them. Poison
-/// records (bytes no schema can read) are skipped and counted, never retried forever.
-fn decodable_prefix(
-    consumer: &StreamConsumer<OwnershipContext>,
-    wire: &PoolWire,
-    partition: i32,
-    received: Vec<wire::ReceivedCommand>,
-) -> Option<(OffsetSpan, Vec<Command>)> {
-    let first = received.first()?.offset;
-    let mut last = None;
-    let mut decoded = Vec::new();
-    for command in received {
-        match command.envelope {
-            Ok(envelope) => decoded.push(Command {
-                offset: command.offset,
-                envelope,
-            }),
-            Err(error) if error.is_poison() => {
-                tracing::error!(partition, offset = command.offset, %error, reason = error.reason(), "skipping an undecodable command");
+struct PartitionHandle {
+    task_id: u64,
+    inbox: mpsc::Sender<Inbound>,
+    /// Rewinds of this partition so far; stamped on every record forwarded.
+    epoch: u64,
+    task: JoinHandle<()>,
+}
+
+impl Router {
+    fn new(shared: Arc<Shared>) -> Self {
+        Self {
+            shared,
+            tasks: HashMap::new(),
+            had_task: HashSet::new(),
+            next_task_id: 0,
+        }
+    }
+
+    /// Stops the tasks of revoked partitions (they finish the batch in hand; a commit after
+    /// the revocation is fenced by the next owner's producer and the group generation) and
+    /// starts tasks for owned partitions without one, including ones whose task ended.
+    fn follow_ownership(&mut self) {
+        let owned = self.shared.ownership.owned();
+        self.tasks
+            .retain(|partition, handle| owned.contains(partition) && !handle.task.is_finished());
+        for partition in owned {
+            if self.tasks.contains_key(&partition) {
+                continue;
             }
-            Err(error) => {
-                tracing::warn!(partition, offset = command.offset, %error, "cannot decode a command yet; retrying");
-                let topic = wire.topics.pool_commands();
-                if let Err(seek) = consumer.seek(
-                    &topic,
-                    partition,
-                    rdkafka::Offset::Offset(command.offset),
-                    Duration::from_secs(10),
-                ) {
-                    tracing::error!(%seek, "cannot rewind to the undecoded command");
-                }
-                break;
+            let start = if self.had_task.insert(partition) {
+                Start::Fresh
+            } else {
+                Start::AfterEarlierTask
+            };
+            let (inbox, receiver) = mpsc::channel(INBOX_CAPACITY);
+            let task_id = self.next_task_id;
+            self.next_task_id += 1;
+            let task = tokio::spawn(run_partition(
+                Arc::clone(&self.shared),
+                partition,
+                task_id,
+                receiver,
+                start,
+            ));
+            self.tasks.insert(
+                partition,
+                PartitionHandle {
+                    task_id,
+                    inbox,
+                    epoch: 0,
+                    task,
+                },
+            );
+        }
+    }
+
+    async fn forward(&mut self, message: &rdkafka::message::BorrowedMessage<'_>) {
+        let Some(handle) = self.tasks.get(&message.partition()) else {
+            return; // not ours (any more): the owner reads it from the committed offset
+        };
+        let inbound = Inbound {
+            epoch: handle.epoch,
+            offset: message.offset(),
+            payload: message.payload().map(<[u8]>::to_vec),
+        };
+        // A closed inbox means the task ended; the next look at ownership replaces it.
+        let _ = handle.inbox.send(inbound).await;
+    }
+
+    /// Moves the consumer back as a task asked; records forwarded from now on carry the
+    /// task's new epoch.
+    fn rewind(
+        &mut self,
+        Rewind {
+            partition,
+            task_id,
+            to,
+        }: Rewind,
+    ) {
+        let Some(handle) = self.tasks.get_mut(&partition) else {
+            return;
+        };
+        if handle.task_id != task_id {
+            return; // from a task since replaced; its successor reads from the committed offset
+        }
+        handle.epoch += 1;
+        let topic = self.shared.wire.topics.pool_commands();
+        if let Err(error) =
+            self.shared
+                .consumer
+                .seek(&topic, partition, to, Duration::from_secs(10))
+        {
+            // Without the rewind the task would skip records: end it, and let its successor
+            // read again from the committed offset.
+            tracing::error!(partition, %error, "cannot rewind; restarting the partition");
+            handle.task.abort();
+            self.tasks.remove(&partition);
+        }
+    }
+
+    /// Closes every inbox and waits for the tasks to finish the batch in hand.
+    async fn stop(self) {
+        let tasks: Vec<JoinHandle<()>> = self.tasks.into_values().map(|h| h.task).collect();
+        for task in tasks {
+            if let Err(error) = task.await {
+                tracing::warn!(%error, "partition task ended badly");
             }
         }
-        last = Some(command.offset);
     }
-    last.map(|last| (OffsetSpan { first, last }, decoded))
 }

@@ -1,8 +1,10 @@
 //! Which command partitions this instance owns, as the consumer group decides.
 //!
-//! The callbacks run inside the consumer's poll, between batches (the processor never
-//! polls in the middle of a transaction), so a revoked partition never has a batch in
-//! flight; the loop drops its writer before touching it again.
+//! The callbacks run inside the router's poll while partition tasks may be committing. A
+//! task checks ownership before each batch; a commit already under way when its partition
+//! is revoked either lands before the next owner takes over (which then reads it) or is
+//! refused: the next owner's transactional producer fences it, and the group generation in
+//! its offsets is stale.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};

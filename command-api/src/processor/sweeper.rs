@@ -42,22 +42,14 @@ impl Sweeper {
         }
     }
 
-    /// If it is time, sends one `ExpireReservations` per pool of `ledgers` holding a lapsed
+    /// If it is time, sends one `ExpireReservations` per pool of `ledger` holding a lapsed
     /// reservation at `now`.
-    pub async fn sweep<'a>(
-        &mut self,
-        wire: &PoolWire,
-        ledgers: impl Iterator<Item = &'a PartitionLedger>,
-        now: Timestamp,
-    ) {
+    pub async fn sweep(&mut self, wire: &PoolWire, ledger: &PartitionLedger, now: Timestamp) {
         if self.last.elapsed() < SWEEP_EVERY {
             return;
         }
         self.last = Instant::now();
-        let lapsed: Vec<PoolId> = ledgers
-            .flat_map(|ledger| lapsed_pools(ledger, now))
-            .collect();
-        for pool_id in lapsed {
+        for pool_id in lapsed_pools(ledger, now) {
             if let Err(error) = self.expire(wire, pool_id, now).await {
                 tracing::warn!(%error, "cannot send an expiry command; next sweep retries");
             }

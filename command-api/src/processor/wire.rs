@@ -11,13 +11,6 @@ use settings::RegistrySettings;
 
 use super::ledger::PoolSlot;
 
-/// A command record as read: decoded, or why it could not be.
-#[derive(Debug)]
-pub struct ReceivedCommand {
-    pub offset: i64,
-    pub envelope: Result<PoolCommandEnvelope, DecodeError>,
-}
-
 /// A pool's slot as loaded from its snapshot.
 #[derive(Debug)]
 pub struct LoadedSnapshot {
@@ -50,9 +43,11 @@ impl PoolWire {
     }
 
     /// Decodes a command record (a record with no value is poison, like undecodable bytes).
-    pub async fn receive(&self, offset: i64, payload: Option<&[u8]>) -> ReceivedCommand {
-        let envelope = self.codec.decode_command(payload.unwrap_or_default()).await;
-        ReceivedCommand { offset, envelope }
+    pub async fn receive(
+        &self,
+        payload: Option<&[u8]>,
+    ) -> Result<PoolCommandEnvelope, DecodeError> {
+        self.codec.decode_command(payload.unwrap_or_default()).await
     }
 
     /// Decodes a snapshot record into a ledger slot.

@@ -6,7 +6,6 @@
 //! does; on an abortable error the ledger is put back and the batch is read again.
 
 use std::collections::{BTreeSet, HashMap};
-use std::time::Duration;
 
 use domain::{PoolId, Timestamp};
 use eventlog::{ClientRole, TransactionError, Transactions, client_config, partition_for};
@@ -49,7 +48,7 @@ pub enum BatchOutcome {
         commands: usize,
         events: usize,
     },
-    /// Aborted and put back; the consumer was rewound to the batch's first command.
+    /// Aborted and put back: the batch must be read again from its first command.
     Retry(TransactionError),
     /// The producer is fenced or broken: this instance must give the partition up.
     Lost(TransactionError),
@@ -119,17 +118,6 @@ impl PartitionWriter {
                 }
                 if let Err(abort) = self.transactions.abort().await {
                     return BatchOutcome::Lost(abort);
-                }
-                let topic = wire.topics.pool_commands();
-                let rewind = consumer.seek(
-                    &topic,
-                    self.partition,
-                    Offset::Offset(span.first),
-                    Duration::from_secs(10),
-                );
-                if let Err(seek) = rewind {
-                    tracing::error!(%seek, partition = self.partition, "cannot rewind after abort");
-                    return BatchOutcome::Lost(error);
                 }
                 BatchOutcome::Retry(error)
             }

@@ -14,6 +14,7 @@ use anyhow::{Context as _, bail};
 
 use crate::report::{Context, Row};
 use crate::search::Plan;
+use crate::targets::dispatch::ConsumeThroughDispatcher;
 use crate::targets::{http::ConsumeOverHttp, kafka::RawProduce, postgres::HotRow};
 
 /// Command-line settings.
@@ -33,7 +34,7 @@ fn parse_args() -> anyhow::Result<Args> {
         api: "http://127.0.0.1:8080".into(),
         database_url: "postgres://leaky:leaky@127.0.0.1:5432/leaky".into(),
         brokers: "127.0.0.1:9092".into(),
-        scenarios: ["a", "a2", "b", "c"].map(String::from).to_vec(),
+        scenarios: ["a", "a2", "k", "k2", "b", "c"].map(String::from).to_vec(),
         out: None,
         plan: Plan {
             start_rate: 250,
@@ -121,6 +122,23 @@ async fn run_scenario(
             let target = ConsumeOverHttp::provision(client, &args.api, &pools, 1000).await?;
             find("(a') command API, 1,000 pools", Arc::new(target)).await
         }
+        "k" | "k2" => {
+            let (name, suffix, count) = if scenario == "k" {
+                ("(k) command path without HTTP, one hot pool", "khot", 1)
+            } else {
+                ("(k') command path without HTTP, 1,000 pools", "kmany", 1000)
+            };
+            let prefix = format!("{run_id}-{suffix}");
+            let http = ConsumeOverHttp::provision(client, &args.api, &prefix, count).await?;
+            let config: command_api::Config = settings::load(None)?;
+            let target = ConsumeThroughDispatcher::start(
+                &config.kafka,
+                &config.schema_registry,
+                http.pools(),
+            )
+            .await?;
+            find(name, Arc::new(target)).await
+        }
         "b" => {
             let table = format!("{run_id}_quota");
             let target = Arc::new(HotRow::create(&args.database_url, &table, 16).await?);
@@ -135,7 +153,7 @@ async fn run_scenario(
             target.delete_topic().await?;
             row
         }
-        other => bail!("unknown scenario {other} (a, a2, b, c)"),
+        other => bail!("unknown scenario {other} (a, a2, k, k2, b, c)"),
     })
 }
 

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use domain::PoolId;
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use reqwest::Client;
@@ -30,6 +31,7 @@ fn unlimited_policy() -> Value {
 #[derive(Debug)]
 pub struct ConsumeOverHttp {
     client: Client,
+    pools: Vec<PoolId>,
     consume_urls: Vec<String>,
 }
 
@@ -56,8 +58,16 @@ impl ConsumeOverHttp {
             .await?;
         Ok(Self {
             client: client.clone(),
+            pools: (0..count)
+                .map(|n| format!("user:{prefix}-{n}/openai").parse())
+                .collect::<Result<_, _>>()?,
             consume_urls: pools.iter().map(|p| format!("{p}/consume")).collect(),
         })
+    }
+
+    /// The provisioned pools.
+    pub fn pools(&self) -> Vec<PoolId> {
+        self.pools.clone()
     }
 }
 
