@@ -47,7 +47,9 @@ pub struct RememberedOutcome {
 struct RememberedCommand {
     command_id: CommandId,
     /// The command exactly as first received: a retry must match it to count as the same.
-    payload: String,
+    /// `None` when the memory was rebuilt from the command's events after a takeover (events
+    /// name their command but do not carry it): any retry of that id is then a repeat.
+    payload: Option<String>,
     outcome: RememberedOutcome,
 }
 
@@ -76,7 +78,12 @@ impl PoolSlot {
         self.recent.iter().find(|c| &c.command_id == command_id)
     }
 
-    fn remember(&mut self, command_id: CommandId, payload: String, outcome: RememberedOutcome) {
+    fn remember(
+        &mut self,
+        command_id: CommandId,
+        payload: Option<String>,
+        outcome: RememberedOutcome,
+    ) {
         if self.recent.len() == REMEMBERED_COMMANDS_PER_POOL {
             self.recent.pop_front();
         }
@@ -85,6 +92,26 @@ impl PoolSlot {
             payload,
             outcome,
         });
+    }
+
+    /// Remembers an event read back from the log as (part of) its command's outcome.
+    fn remember_logged(&mut self, command_id: CommandId, event: &TokenPoolEvent, token: String) {
+        if let Some(last) = self.recent.back_mut()
+            && last.command_id == command_id
+        {
+            last.outcome.events.push(event.name().to_owned());
+            last.outcome.consistency_token = Some(token);
+            return;
+        }
+        if self.remembered(&command_id).is_some() {
+            return; // already in the snapshot's memory
+        }
+        let outcome = RememberedOutcome {
+            consistency_token: Some(token),
+            events: vec![event.name().to_owned()],
+            rejection: None,
+        };
+        self.remember(command_id, None, outcome);
     }
 }
 
@@ -125,12 +152,19 @@ impl PartitionLedger {
         self.pools.iter()
     }
 
-    /// Applies an event read back from the log (catching up after a snapshot).
-    pub fn apply_logged(&mut self, pool_id: &PoolId, event: &TokenPoolEvent) {
-        domain::Aggregate::apply(
-            &mut self.pools.entry(pool_id.clone()).or_default().pool,
-            event,
-        );
+    /// Applies an event read back from the log (catching up after a snapshot), and remembers
+    /// its command as answered, so a retry of it is never applied twice. `token` is the
+    /// event's `partition:offset`.
+    pub fn apply_logged(
+        &mut self,
+        pool_id: &PoolId,
+        command_id: CommandId,
+        event: &TokenPoolEvent,
+        token: String,
+    ) {
+        let slot = self.pools.entry(pool_id.clone()).or_default();
+        domain::Aggregate::apply(&mut slot.pool, event);
+        slot.remember_logged(command_id, event, token);
     }
 
     /// Decides `incoming` at `now`, applying any events to the pool; records the pool's prior
@@ -150,7 +184,7 @@ impl PartitionLedger {
             .get(&incoming.pool_id)
             .and_then(|s| s.remembered(&incoming.command_id))
         {
-            return if seen.payload == payload {
+            return if seen.payload.as_ref().is_none_or(|seen| *seen == payload) {
                 Decision::Repeated(seen.outcome.clone())
             } else {
                 Decision::IdConflict
@@ -174,7 +208,11 @@ impl PartitionLedger {
     /// Records the outcome of a decided command, once its event offsets are known.
     pub fn remember(&mut self, incoming: &PoolCommandEnvelope, outcome: RememberedOutcome) {
         let slot = self.pools.entry(incoming.pool_id.clone()).or_default();
-        slot.remember(incoming.command_id, canonical(&incoming.command), outcome);
+        slot.remember(
+            incoming.command_id,
+            Some(canonical(&incoming.command)),
+            outcome,
+        );
     }
 
     /// Puts back every pool the batch touched, as if it never ran.

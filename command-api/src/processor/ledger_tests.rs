@@ -172,3 +172,30 @@ fn restoring_an_aborted_batch_puts_back_every_pool_it_touched() {
         "a pool created by the aborted batch must vanish"
     );
 }
+
+#[test]
+fn a_command_known_only_from_its_replayed_events_is_a_repeat_never_applied_twice() {
+    // A takeover replays the events written after the last snapshot; their commands were
+    // answered, so a client retrying one must get that answer, not a second consume.
+    let decided = given(&[command(1, provision()), command(2, grant(9, 500))]);
+    let mut ledger =
+        PartitionLedger::from_slots([(pool(), decided.slot(&pool()).unwrap().clone())]);
+    let consumed = domain::TokenPoolEvent::TokensConsumed {
+        amount: Tokens::new(200).unwrap(),
+        at: t(1_500),
+    };
+    ledger.apply_logged(
+        &pool(),
+        command(3, consume(200)).command_id,
+        &consumed,
+        "0:7".into(),
+    );
+
+    let retry = ledger.decide(&command(3, consume(200)), t(2_000), &mut Undo::default());
+    let Decision::Repeated(outcome) = retry else {
+        panic!("expected the logged outcome, got {retry:?}");
+    };
+    assert_eq!(outcome.consistency_token.as_deref(), Some("0:7"));
+    assert_eq!(outcome.events, ["TokensConsumed"]);
+    assert_eq!(ledger.slot(&pool()).unwrap().pool.consumed().get(), 200);
+}

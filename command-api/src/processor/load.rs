@@ -1,12 +1,15 @@
 //! Rebuilding a partition's pools when this instance takes the partition over: the latest
-//! snapshot of each pool from the compacted state topic, then any events after them.
+//! snapshot of each pool from the compacted state topic, then the events written since the
+//! last snapshot flush.
 //!
-//! Cost is bounded by the number of pools on the partition, not by the length of history.
+//! Cost is bounded by the number of pools on the partition plus the events of one flush
+//! interval, not by the length of history.
 
 use std::collections::HashMap;
 
 use domain::PoolId;
 use eventlog::read_committed;
+use schemas::ConsistencyToken;
 use settings::KafkaSettings;
 
 use super::ledger::{PartitionLedger, PoolSlot};
@@ -46,7 +49,16 @@ pub async fn load_partition(
         let event = wire
             .decode_event(record.value.as_deref().unwrap_or_default())
             .await?;
-        ledger.apply_logged(&event.pool_id, &event.event);
+        let token = ConsistencyToken {
+            partition,
+            offset: record.offset,
+        };
+        ledger.apply_logged(
+            &event.pool_id,
+            event.command_id,
+            &event.event,
+            token.to_string(),
+        );
     }
     Ok((
         ledger,

@@ -32,6 +32,7 @@ use ownership::{Ownership, OwnershipContext};
 use partition::{Inbound, Rewind, Shared, Start, run_partition};
 use wire::PoolWire;
 pub use wire::now;
+pub use writer::SNAPSHOT_EVERY;
 
 /// How long the router waits for a command before looking at its assignment again.
 const IDLE_POLL: Duration = Duration::from_millis(100);

@@ -1,11 +1,17 @@
 //! The single writer of one partition: one Kafka transaction per batch of commands.
 //!
 //! Per batch: decide every command against the in-memory ledger, then in one transaction
-//! write the events, a snapshot of each touched pool, the rejections worth recording, the
-//! replies, and the consumed command offsets. Either all of it becomes visible or none
-//! does; on an abortable error the ledger is put back and the batch is read again.
+//! write the events, the rejections worth recording, the replies, and the consumed command
+//! offsets — and, at most every [`SNAPSHOT_EVERY`], a snapshot of every pool changed since
+//! the last one. Either all of it becomes visible or none does; on an abortable error the
+//! ledger is put back and the batch is read again.
+//!
+//! Snapshotting every batch would rewrite a hot pool (with its memory of recent commands)
+//! hundreds of times a second; flushing all changed pools together keeps the rule a takeover
+//! relies on: every event before the newest snapshot's offset is inside the snapshots.
 
 use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
 
 use domain::{PoolId, Timestamp};
 use eventlog::{ClientRole, TransactionError, Transactions, client_config, partition_for};
@@ -23,6 +29,10 @@ use super::reply::reply_for;
 use super::wire::PoolWire;
 use schemas::{ConsistencyToken, PoolCommandEnvelope};
 
+/// How often the pools changed since the last snapshot are snapshotted: what a takeover
+/// may have to replay is the events of one such interval.
+pub const SNAPSHOT_EVERY: Duration = Duration::from_millis(250);
+
 /// Owns partition `partition`: its transactional producer and its pools.
 pub struct PartitionWriter {
     partition: i32,
@@ -31,6 +41,10 @@ pub struct PartitionWriter {
     /// Offset after the last event this partition's writers committed: where a snapshot
     /// says replay would resume.
     events_end: i64,
+    /// Pools changed since their last committed snapshot.
+    unsnapshotted: BTreeSet<PoolId>,
+    /// When the last snapshot flush committed.
+    last_flush: Instant,
 }
 
 impl std::fmt::Debug for PartitionWriter {
@@ -74,6 +88,9 @@ impl PartitionWriter {
                 transactions,
                 ledger,
                 events_end: report.events_end,
+                unsnapshotted: BTreeSet::new(),
+                // Flush with the first batch: the snapshot then marks where this writer began.
+                last_flush: Instant::now() - SNAPSHOT_EVERY,
             },
             report,
         ))
@@ -226,9 +243,15 @@ impl PartitionWriter {
             )?);
         }
 
-        // A snapshot of every pool the batch touched, so a restart reads no history.
-        let touched: BTreeSet<&PoolId> = undo.touched().collect();
-        for pool_id in touched {
+        // Pools the batch touched stay marked (even if it aborts: an extra snapshot is harmless).
+        self.unsnapshotted.extend(undo.touched().cloned());
+        let flush = self.last_flush.elapsed() >= SNAPSHOT_EVERY;
+        let to_snapshot: Vec<PoolId> = if flush {
+            self.unsnapshotted.iter().cloned().collect()
+        } else {
+            Vec::new()
+        };
+        for pool_id in &to_snapshot {
             let Some(slot) = self.ledger.slot(pool_id) else {
                 continue;
             };
@@ -267,6 +290,10 @@ impl PartitionWriter {
         self.transactions.send_offsets(offsets, group).await?;
         let offsets_sent = started.elapsed();
         self.transactions.commit().await?;
+        if flush {
+            self.unsnapshotted.clear();
+            self.last_flush = Instant::now();
+        }
         tracing::debug!(
             produced_ms = produced.as_millis() as u64,
             offsets_ms = offsets_sent.as_millis() as u64,
