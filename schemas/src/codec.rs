@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use apache_avro::Schema;
 use settings::RegistrySettings;
 
-use crate::datum::{TopicRecord, current_schema, read_datum, write_datum};
-use crate::error::{DecodeError, EncodeError, SetupError};
+use crate::datum::TopicRecord;
+use crate::error::{DecodeError, EncodeError, SchemaError, SetupError};
 use crate::pool::{PoolCommandEnvelope, PoolEventEnvelope, PoolRejectionRecord, PoolSnapshot};
+use crate::prepared::{PreparedSchema, prepare};
 use crate::registry::SchemaRegistry;
 use crate::reply::CommandReply;
 use crate::topic::{TopicKind, value_subject};
@@ -22,8 +22,8 @@ use crate::wire::{frame, unframe};
 #[derive(Debug, Clone)]
 pub struct PoolCodec {
     registry: SchemaRegistry,
-    /// The current schema of each kind, in `TopicKind::ALL` order, parsed once.
-    current: Arc<[Schema; 5]>,
+    /// The current schema of each kind, in `TopicKind::ALL` order, prepared once.
+    current: Arc<[&'static PreparedSchema]>,
 }
 
 impl PoolCodec {
@@ -34,11 +34,17 @@ impl PoolCodec {
 
     /// A codec using `registry` (e.g. one shared with other codecs).
     pub fn with_registry(registry: SchemaRegistry) -> Result<Self, SetupError> {
-        let [a, b, c, d, e] = TopicKind::ALL.map(current_schema);
-        Ok(Self {
-            registry,
-            current: Arc::new([a?, b?, c?, d?, e?]),
-        })
+        let current = TopicKind::ALL
+            .into_iter()
+            .map(|kind| {
+                prepare(kind.current()).map_err(|source| SchemaError {
+                    kind,
+                    version: kind.versions().len(),
+                    source,
+                })
+            })
+            .collect::<Result<Arc<[_]>, _>>()?;
+        Ok(Self { registry, current })
     }
 
     /// The registry client, e.g. for the kcat decoder or a readiness check.
@@ -59,7 +65,7 @@ impl PoolCodec {
             });
         }
         // Map first: a value with no Avro form should not register anything.
-        let datum = write_datum(self.schema(R::KIND), record)?;
+        let datum = self.schema(R::KIND).write(record)?;
         let subject = value_subject(topic);
         let id = self
             .registry
@@ -72,14 +78,14 @@ impl PoolCodec {
     /// The record in framed `bytes` from a topic of the record's kind.
     pub async fn decode<R: TopicRecord>(&self, bytes: &[u8]) -> Result<R, DecodeError> {
         let (id, datum) = unframe(bytes)?;
-        let writer = self.registry.schema(id).await?;
-        read_datum(&writer, self.schema(R::KIND), datum).map_err(|source| {
-            DecodeError::DoesNotMatch {
+        let writer = self.registry.prepared(id).await?;
+        writer
+            .read(self.schema(R::KIND), datum)
+            .map_err(|source| DecodeError::DoesNotMatch {
                 id,
                 expected: R::KIND.record_name(),
                 source,
-            }
-        })
+            })
     }
 
     /// A command framed for `topic` (`<prefix>token-pool.commands`).
@@ -152,7 +158,7 @@ impl PoolCodec {
         self.decode(bytes).await
     }
 
-    fn schema(&self, kind: TopicKind) -> &Schema {
-        &self.current[kind.index()]
+    fn schema(&self, kind: TopicKind) -> &'static PreparedSchema {
+        self.current[kind.index()]
     }
 }

@@ -9,11 +9,10 @@
 //! - bytes and fixed are lowercase hex strings.
 
 use apache_avro::Schema;
-use apache_avro::schema::{NamesRef, ResolvedSchema};
+use apache_avro::schema::NamesRef;
 use apache_avro::types::Value;
 use serde_json::{Map, Number, Value as Json, json};
 
-use crate::datum::read_written;
 use crate::error::DecodeError;
 use crate::registry::SchemaRegistry;
 use crate::resolve::type_name;
@@ -25,18 +24,15 @@ pub async fn decode_to_json(
     payload: &[u8],
 ) -> Result<(u32, Json), DecodeError> {
     let (id, datum) = unframe(payload)?;
-    let schema = registry.schema(id).await?;
-    let unusable = |e: apache_avro::Error| DecodeError::UnusableWriterSchema {
-        id,
-        detail: e.to_string(),
-    };
-    let names = ResolvedSchema::new(&schema).map_err(unusable)?;
-    let value = read_written(&schema, datum).map_err(|source| DecodeError::DoesNotMatch {
-        id,
-        expected: "a value of its writer's schema",
-        source,
-    })?;
-    Ok((id, to_json(&value, &schema, names.get_names())))
+    let schema = registry.prepared(id).await?;
+    let value = schema
+        .read_written(datum)
+        .map_err(|source| DecodeError::DoesNotMatch {
+            id,
+            expected: "a value of its writer's schema",
+            source,
+        })?;
+    Ok((id, to_json(&value, schema.schema(), schema.names())))
 }
 
 /// `value`, written with `schema` (whose named types are `names`), as readable JSON.

@@ -20,6 +20,7 @@ mod error;
 pub mod json;
 pub mod kcat;
 mod pool;
+mod prepared;
 mod registry;
 mod reply;
 mod resolve;
