@@ -154,6 +154,8 @@ impl Resolver<'_> {
                     reader: SchemaKind::from(r),
                 }))
             }
+            // Same primitive or logical type: the value already has the reader's shape.
+            (w, r) if w == r => Ok(value),
             // Primitives and logical types: promotions (int to long, string to uuid, ...).
             (_, r) => value.resolve(r).map_err(ResolveError::new),
         }
