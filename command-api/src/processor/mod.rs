@@ -10,6 +10,7 @@ pub mod ledger;
 mod load;
 mod ownership;
 mod partition;
+mod records;
 mod reply;
 mod sweeper;
 mod wire;
