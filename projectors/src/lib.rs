@@ -1,32 +1,116 @@
 //! Consumers that build the Postgres, Redis and Cassandra views from the event topics.
 #![forbid(unsafe_code)]
 
+mod assignment;
 mod config;
+pub mod consumer;
+mod metrics;
+mod quota;
+
+use std::future::Future;
+
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
 
 use axum::Router;
-use eventlog::KafkaCheck;
+use eventlog::{KafkaCheck, Topics, ensure_topics};
 use probes::{HttpService, Readiness};
-use schemas::RegistryCheck;
-use viewstore::CassandraCheck;
-use viewstore::PostgresCheck;
-use viewstore::RedisCheck;
+use schemas::{PoolCodec, RegistryCheck};
+use viewstore::{CassandraCheck, PostgresCheck, RedisCheck};
 
-pub use config::Config;
+pub use config::{Config, ProjectorsSettings};
+pub use metrics::ProjectorMetrics;
+pub use quota::QuotaProjection;
 
 /// Name in logs and metrics.
 pub const SERVICE: &str = "projectors";
 
-/// The service, bound and ready to run.
-pub async fn build(config: Config) -> anyhow::Result<HttpService> {
+/// The service: its probes, bound, and its projections, ready to run.
+#[derive(Debug)]
+pub struct Projectors {
+    http: HttpService,
+    config: Config,
+    quota: QuotaProjection,
+    metrics: ProjectorMetrics,
+}
+
+/// Connects to the stores, migrates the views, and binds the probes.
+pub async fn build(config: Config) -> anyhow::Result<Projectors> {
     let readiness = Readiness::new()
         .with(KafkaCheck::new(config.kafka.clone()))
         .with(RegistryCheck::new(config.schema_registry.clone()))
         .with(PostgresCheck::lazy(&config.postgres)?)
         .with(RedisCheck::new(&config.redis)?)
         .with(CassandraCheck::new(config.cassandra.clone()));
-    let metrics = telemetry::metrics_registry(SERVICE);
-    let service = HttpService::bind(config.projectors.listen, router(readiness, metrics)).await?;
-    Ok(service)
+    let registry = telemetry::metrics_registry(SERVICE);
+    let metrics = ProjectorMetrics::register(&registry)?;
+    let codec = PoolCodec::new(&config.schema_registry)?;
+    // Lazy, so the service starts (and says it is unready) while Postgres is down; the
+    // projection migrates and starts once it answers.
+    let db = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(config.postgres.max_connections)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .connect_lazy(&config.postgres.url)?;
+    let quota = QuotaProjection::new(db, codec, metrics.clone());
+    let http = HttpService::bind(config.projectors.listen, router(readiness, registry)).await?;
+    Ok(Projectors {
+        http,
+        config,
+        quota,
+        metrics,
+    })
+}
+
+impl Projectors {
+    /// Where the probes listen.
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.http.local_addr()
+    }
+
+    /// Serves the probes and runs every projection until `shutdown` completes.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let shutdown = shutdown.boxed().shared();
+        let http = self.http.run_until(shutdown.clone());
+        let projections = run_projections(self.config, self.quota, self.metrics, shutdown);
+        let (projections, http) = tokio::join!(projections, http);
+        projections?;
+        http?;
+        Ok(())
+    }
+}
+
+async fn run_projections(
+    config: Config,
+    quota: QuotaProjection,
+    metrics: ProjectorMetrics,
+    shutdown: Shared<BoxFuture<'static, ()>>,
+) -> anyhow::Result<()> {
+    let topics = Topics::new(&config.kafka);
+    // The processor creates the topics too; whoever starts first must not subscribe to a
+    // topic that does not exist yet.
+    let specs = topics.pool_topic_specs(config.kafka.partitions);
+    while let Err(error) = ensure_topics(&config.kafka, &specs).await {
+        tracing::warn!(%error, "cannot make the topics ready; retrying");
+        tokio::select! {
+            () = shutdown.clone() => return Ok(()),
+            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+        }
+    }
+    consumer::run(
+        &config.kafka,
+        consumer::LoopSettings {
+            topic: topics.pool_events(),
+            group: format!("{}.{}", config.projectors.group, quotaview::PROJECTION),
+            batch_max: config.projectors.batch_max,
+        },
+        quota,
+        metrics,
+        shutdown,
+    )
+    .await
 }
 
 /// Every route of the service.

@@ -4,7 +4,7 @@ use projectors::{Config, SERVICE};
 async fn main() -> anyhow::Result<()> {
     let config: Config = settings::load_or_exit(SERVICE);
     telemetry::init_tracing(SERVICE);
-    let service = projectors::build(config).await?;
-    service.run_until(probes::shutdown_signal()).await?;
+    let projectors = projectors::build(config).await?;
+    projectors.run_until(probes::shutdown_signal()).await?;
     Ok(())
 }
