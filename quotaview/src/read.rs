@@ -108,17 +108,27 @@ pub async fn open_reservations(
     .await
 }
 
-/// The next offset `projection` will apply on `partition` (zero before its first batch).
+/// The next offset `projection` will apply on `partition`: zero before its first batch,
+/// and before the projector has created the view at all.
 pub async fn position(db: &PgPool, projection: &str, partition: i32) -> Result<i64, sqlx::Error> {
-    let stored: Option<i64> = sqlx::query_scalar(
+    let stored: Result<Option<i64>, sqlx::Error> = sqlx::query_scalar(
         "SELECT next_offset FROM projection_positions WHERE projection = $1 AND partition = $2",
     )
     .bind(projection)
     .bind(partition)
     .fetch_optional(db)
-    .await?;
-    Ok(stored.unwrap_or(0))
+    .await;
+    match stored {
+        Ok(stored) => Ok(stored.unwrap_or(0)),
+        Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some(UNDEFINED_TABLE) => {
+            Ok(0)
+        }
+        Err(error) => Err(error),
+    }
 }
+
+/// Postgres' SQLSTATE for a relation that does not exist.
+const UNDEFINED_TABLE: &str = "42P01";
 
 /// Every partition's position of `projection`.
 pub async fn positions(db: &PgPool, projection: &str) -> Result<Vec<Position>, sqlx::Error> {
