@@ -238,3 +238,32 @@ async fn bad_parameters_are_refused_with_a_problem_naming_them() {
         "application/problem+json"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_each_read_their_own_write() {
+    let stack = Stack::start(PARTITIONS, &ALL).await;
+    let writer = |i: usize| {
+        let stack = &stack;
+        async move {
+            let pool = format!("/api/v1/pools/user/writer{i}/openai");
+            stack.command(&pool, json!({"tier": "ADMIN"})).await;
+            stack
+                .command(&format!("{pool}/grants"), json!({"amount": 100_000}))
+                .await;
+            let mut consumed = 0;
+            for amount in 1..=15 {
+                let (status, reply) = stack
+                    .command(&format!("{pool}/consume"), json!({"amount": amount}))
+                    .await;
+                assert_eq!(status, StatusCode::OK, "{reply}");
+                consumed += amount;
+                let (_, view, body) = stack
+                    .query(&format!("{pool}?consistency_token={}", token(&reply)))
+                    .await;
+                assert_eq!(view.as_deref(), Some("fresh"), "{pool}: {body}");
+                assert_eq!(body["pool"]["consumed"], json!(consumed), "{pool}");
+            }
+        }
+    };
+    futures::future::join_all((0..8).map(writer)).await;
+}

@@ -153,6 +153,12 @@ impl Stack {
         self.running.lock().await.insert(service, service_instance);
     }
 
+    /// Starts another instance of `service` with `extra` settings, owned by the caller
+    /// (e.g. a second projector rebuilding the views into another database).
+    pub async fn spawn_extra(&self, service: Service, extra: &[(&str, &str)]) -> SpawnedService {
+        spawn(service, &self.env, extra).await
+    }
+
     /// Kills `service` at once (SIGKILL), as a crash would.
     pub async fn kill(&self, service: Service) {
         if let Some(running) = self.running.lock().await.remove(&service) {
