@@ -32,6 +32,13 @@ pub struct ProjectorsSettings {
     /// Most records applied in one store transaction.
     #[serde(default = "default_batch_max")]
     pub batch_max: usize,
+    /// Prefix of the Redis keys of the views, after the deployment's topic prefix.
+    #[serde(default = "default_redis_key_prefix")]
+    pub redis_key_prefix: String,
+}
+
+fn default_redis_key_prefix() -> String {
+    "leaky:".into()
 }
 
 fn default_group() -> String {
@@ -49,6 +56,7 @@ impl Default for Config {
                 listen: HttpSettings::loopback(8083).listen,
                 group: default_group(),
                 batch_max: default_batch_max(),
+                redis_key_prefix: default_redis_key_prefix(),
             },
             kafka: KafkaSettings::default(),
             schema_registry: RegistrySettings::default(),

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod assignment;
+pub mod buckets;
 mod config;
 pub mod consumer;
 mod metrics;
@@ -18,6 +19,7 @@ use probes::{HttpService, Readiness};
 use schemas::{PoolCodec, RegistryCheck};
 use viewstore::{CassandraCheck, PostgresCheck, RedisCheck};
 
+pub use buckets::{BucketKeys, BucketProjection};
 pub use config::{Config, ProjectorsSettings};
 pub use metrics::ProjectorMetrics;
 pub use quota::QuotaProjection;
@@ -31,6 +33,7 @@ pub struct Projectors {
     http: HttpService,
     config: Config,
     quota: QuotaProjection,
+    buckets: BucketProjection,
     metrics: ProjectorMetrics,
 }
 
@@ -51,12 +54,19 @@ pub async fn build(config: Config) -> anyhow::Result<Projectors> {
         .max_connections(config.postgres.max_connections)
         .acquire_timeout(std::time::Duration::from_secs(5))
         .connect_lazy(&config.postgres.url)?;
-    let quota = QuotaProjection::new(db, codec, metrics.clone());
+    let quota = QuotaProjection::new(db, codec.clone(), metrics.clone());
+    let keys = BucketKeys::new(format!(
+        "{}{}",
+        config.kafka.topic_prefix, config.projectors.redis_key_prefix
+    ));
+    let redis = redis::Client::open(config.redis.url.as_str())?;
+    let buckets = BucketProjection::new(redis, keys, codec, metrics.clone());
     let http = HttpService::bind(config.projectors.listen, router(readiness, registry)).await?;
     Ok(Projectors {
         http,
         config,
         quota,
+        buckets,
         metrics,
     })
 }
@@ -74,7 +84,13 @@ impl Projectors {
     ) -> anyhow::Result<()> {
         let shutdown = shutdown.boxed().shared();
         let http = self.http.run_until(shutdown.clone());
-        let projections = run_projections(self.config, self.quota, self.metrics, shutdown);
+        let projections = run_projections(
+            self.config,
+            self.quota,
+            self.buckets,
+            self.metrics,
+            shutdown,
+        );
         let (projections, http) = tokio::join!(projections, http);
         projections?;
         http?;
@@ -85,6 +101,7 @@ impl Projectors {
 async fn run_projections(
     config: Config,
     quota: QuotaProjection,
+    buckets: BucketProjection,
     metrics: ProjectorMetrics,
     shutdown: Shared<BoxFuture<'static, ()>>,
 ) -> anyhow::Result<()> {
@@ -99,18 +116,27 @@ async fn run_projections(
             () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
         }
     }
-    consumer::run(
+    let loop_settings = |topic: String, projection: &str| consumer::LoopSettings {
+        topic,
+        group: format!("{}.{projection}", config.projectors.group),
+        batch_max: config.projectors.batch_max,
+    };
+    let quota = consumer::run(
         &config.kafka,
-        consumer::LoopSettings {
-            topic: topics.pool_events(),
-            group: format!("{}.{}", config.projectors.group, quotaview::PROJECTION),
-            batch_max: config.projectors.batch_max,
-        },
+        loop_settings(topics.pool_events(), quotaview::PROJECTION),
         quota,
+        metrics.clone(),
+        shutdown.clone(),
+    );
+    let buckets = consumer::run(
+        &config.kafka,
+        loop_settings(topics.pool_state(), buckets::PROJECTION),
+        buckets,
         metrics,
         shutdown,
-    )
-    .await
+    );
+    let (quota, buckets) = tokio::join!(quota, buckets);
+    quota.and(buckets)
 }
 
 /// Every route of the service.
