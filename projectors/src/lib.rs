@@ -1,6 +1,7 @@
 //! Consumers that build the Postgres, Redis and Cassandra views from the event topics.
 #![forbid(unsafe_code)]
 
+pub mod analytics;
 mod assignment;
 pub mod buckets;
 mod config;
@@ -19,8 +20,10 @@ use probes::{HttpService, Readiness};
 use schemas::{PoolCodec, RegistryCheck};
 use viewstore::{CassandraCheck, PostgresCheck, RedisCheck};
 
+pub use analytics::{AnalyticsProjection, Source};
 pub use buckets::{BucketKeys, BucketProjection};
 pub use config::{Config, ProjectorsSettings};
+use consumer::Projection as _;
 pub use metrics::ProjectorMetrics;
 pub use quota::QuotaProjection;
 
@@ -31,9 +34,17 @@ pub const SERVICE: &str = "projectors";
 #[derive(Debug)]
 pub struct Projectors {
     http: HttpService,
+    projections: Projections,
+}
+
+/// Every projection, ready to run.
+#[derive(Debug)]
+struct Projections {
     config: Config,
     quota: QuotaProjection,
     buckets: BucketProjection,
+    usage_events: AnalyticsProjection,
+    usage_rejections: AnalyticsProjection,
     metrics: ProjectorMetrics,
 }
 
@@ -60,14 +71,28 @@ pub async fn build(config: Config) -> anyhow::Result<Projectors> {
         config.kafka.topic_prefix, config.projectors.redis_key_prefix
     ));
     let redis = redis::Client::open(config.redis.url.as_str())?;
-    let buckets = BucketProjection::new(redis, keys, codec, metrics.clone());
+    let buckets = BucketProjection::new(redis, keys, codec.clone(), metrics.clone());
+    let usage = |source| {
+        AnalyticsProjection::new(
+            source,
+            config.cassandra.clone(),
+            codec.clone(),
+            metrics.clone(),
+        )
+    };
+    let usage_events = usage(Source::Events);
+    let usage_rejections = usage(Source::Rejections);
     let http = HttpService::bind(config.projectors.listen, router(readiness, registry)).await?;
     Ok(Projectors {
         http,
-        config,
-        quota,
-        buckets,
-        metrics,
+        projections: Projections {
+            config,
+            quota,
+            buckets,
+            usage_events,
+            usage_rejections,
+            metrics,
+        },
     })
 }
 
@@ -84,13 +109,7 @@ impl Projectors {
     ) -> anyhow::Result<()> {
         let shutdown = shutdown.boxed().shared();
         let http = self.http.run_until(shutdown.clone());
-        let projections = run_projections(
-            self.config,
-            self.quota,
-            self.buckets,
-            self.metrics,
-            shutdown,
-        );
+        let projections = run_projections(self.projections, shutdown);
         let (projections, http) = tokio::join!(projections, http);
         projections?;
         http?;
@@ -99,12 +118,17 @@ impl Projectors {
 }
 
 async fn run_projections(
-    config: Config,
-    quota: QuotaProjection,
-    buckets: BucketProjection,
-    metrics: ProjectorMetrics,
+    projections: Projections,
     shutdown: Shared<BoxFuture<'static, ()>>,
 ) -> anyhow::Result<()> {
+    let Projections {
+        config,
+        quota,
+        buckets,
+        usage_events,
+        usage_rejections,
+        metrics,
+    } = projections;
     let topics = Topics::new(&config.kafka);
     // The processor creates the topics too; whoever starts first must not subscribe to a
     // topic that does not exist yet.
@@ -132,11 +156,26 @@ async fn run_projections(
         &config.kafka,
         loop_settings(topics.pool_state(), buckets::PROJECTION),
         buckets,
+        metrics.clone(),
+        shutdown.clone(),
+    );
+    let usage_events = consumer::run(
+        &config.kafka,
+        loop_settings(topics.pool_events(), usage_events.name()),
+        usage_events,
+        metrics.clone(),
+        shutdown.clone(),
+    );
+    let usage_rejections = consumer::run(
+        &config.kafka,
+        loop_settings(topics.pool_rejections(), usage_rejections.name()),
+        usage_rejections,
         metrics,
         shutdown,
     );
-    let (quota, buckets) = tokio::join!(quota, buckets);
-    quota.and(buckets)
+    let (quota, buckets, usage_events, usage_rejections) =
+        tokio::join!(quota, buckets, usage_events, usage_rejections);
+    quota.and(buckets).and(usage_events).and(usage_rejections)
 }
 
 /// Every route of the service.

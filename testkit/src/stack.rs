@@ -105,6 +105,8 @@ pub struct Stack {
     pub kafka: KafkaSettings,
     /// Its views' database.
     pub postgres_url: String,
+    /// Its analytics keyspace.
+    pub keyspace: String,
     env: Vec<(String, String)>,
     running: Mutex<BTreeMap<Service, SpawnedService>>,
     /// An HTTP client without pooled connections (a killed service leaves dead ones).
@@ -121,7 +123,9 @@ impl Stack {
             ..crate::infra().kafka
         };
         let postgres_url = fresh_database().await;
+        let keyspace = crate::unique_identifier("view");
         let env = vec![
+            ("LEAKY_CASSANDRA__KEYSPACE".to_owned(), keyspace.clone()),
             ("LEAKY_KAFKA__TOPIC_PREFIX".to_owned(), prefix),
             ("LEAKY_KAFKA__PARTITIONS".to_owned(), partitions.to_string()),
             ("LEAKY_POSTGRES__URL".to_owned(), postgres_url.clone()),
@@ -129,6 +133,7 @@ impl Stack {
         let stack = Self {
             kafka,
             postgres_url,
+            keyspace,
             env,
             running: Mutex::new(BTreeMap::new()),
             http: Client::builder().pool_max_idle_per_host(0).build().unwrap(),
