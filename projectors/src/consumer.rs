@@ -22,6 +22,9 @@ use crate::metrics::ProjectorMetrics;
 /// A record as the loop hands it over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
+    /// Where it was read.
+    pub topic: std::sync::Arc<str>,
+    pub partition: i32,
     pub offset: i64,
     pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
@@ -89,11 +92,12 @@ pub async fn run<P: Projection>(
     )
     .create_with_context(context)?;
     consumer.subscribe(&[settings.topic.as_str()])?;
+    let topic: std::sync::Arc<str> = settings.topic.as_str().into();
     tracing::info!(projection = projection.name(), topic = %settings.topic, "projecting");
     loop {
         let batch = tokio::select! {
             () = &mut shutdown => return Ok(()),
-            batch = next_batch(&consumer, settings.batch_max) => batch,
+            batch = next_batch(&consumer, &topic, settings.batch_max) => batch,
         };
         for (partition, records) in batch {
             if fresh.take(partition) {
@@ -145,6 +149,7 @@ pub async fn run<P: Projection>(
 /// without delay.
 async fn next_batch(
     consumer: &StreamConsumer<AssignmentContext>,
+    topic: &std::sync::Arc<str>,
     max: usize,
 ) -> BTreeMap<i32, Vec<Record>> {
     let mut batch: BTreeMap<i32, Vec<Record>> = BTreeMap::new();
@@ -161,6 +166,8 @@ async fn next_batch(
         match received {
             Ok(message) => {
                 batch.entry(message.partition()).or_default().push(Record {
+                    topic: topic.clone(),
+                    partition: message.partition(),
                     offset: message.offset(),
                     key: message.key().map(<[u8]>::to_vec),
                     value: message.payload().map(<[u8]>::to_vec),

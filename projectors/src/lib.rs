@@ -6,6 +6,7 @@ mod assignment;
 pub mod buckets;
 mod config;
 pub mod consumer;
+mod dead_letter;
 mod metrics;
 mod quota;
 
@@ -24,6 +25,7 @@ pub use analytics::{AnalyticsProjection, Source};
 pub use buckets::{BucketKeys, BucketProjection};
 pub use config::{Config, ProjectorsSettings};
 use consumer::Projection as _;
+pub use dead_letter::{DeadLetters, dead_letter_topic};
 pub use metrics::ProjectorMetrics;
 pub use quota::QuotaProjection;
 
@@ -65,19 +67,20 @@ pub async fn build(config: Config) -> anyhow::Result<Projectors> {
         .max_connections(config.postgres.max_connections)
         .acquire_timeout(std::time::Duration::from_secs(5))
         .connect_lazy(&config.postgres.url)?;
-    let quota = QuotaProjection::new(db, codec.clone(), metrics.clone());
+    let dead_letters = DeadLetters::new(&config.kafka, metrics.clone())?;
+    let quota = QuotaProjection::new(db, codec.clone(), dead_letters.clone());
     let keys = BucketKeys::new(format!(
         "{}{}",
         config.kafka.topic_prefix, config.projectors.redis_key_prefix
     ));
     let redis = redis::Client::open(config.redis.url.as_str())?;
-    let buckets = BucketProjection::new(redis, keys, codec.clone(), metrics.clone());
+    let buckets = BucketProjection::new(redis, keys, codec.clone(), dead_letters.clone());
     let usage = |source| {
         AnalyticsProjection::new(
             source,
             config.cassandra.clone(),
             codec.clone(),
-            metrics.clone(),
+            dead_letters.clone(),
         )
     };
     let usage_events = usage(Source::Events);
@@ -132,7 +135,8 @@ async fn run_projections(
     let topics = Topics::new(&config.kafka);
     // The processor creates the topics too; whoever starts first must not subscribe to a
     // topic that does not exist yet.
-    let specs = topics.pool_topic_specs(config.kafka.partitions);
+    let mut specs = topics.pool_topic_specs(config.kafka.partitions);
+    specs.push(dead_letter_topic(&config.kafka));
     while let Err(error) = ensure_topics(&config.kafka, &specs).await {
         tracing::warn!(%error, "cannot make the topics ready; retrying");
         tokio::select! {

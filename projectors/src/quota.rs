@@ -5,20 +5,26 @@ use schemas::PoolCodec;
 use sqlx::PgPool;
 
 use crate::consumer::{Projection, Record};
-use crate::metrics::ProjectorMetrics;
+use crate::dead_letter::DeadLetters;
+
+const PROJECTION: &str = quotaview::PROJECTION;
 
 /// Writes the Postgres quota view (pools, open holds, per-owner totals).
 #[derive(Debug, Clone)]
 pub struct QuotaProjection {
     db: PgPool,
     codec: PoolCodec,
-    metrics: ProjectorMetrics,
+    dead_letters: DeadLetters,
 }
 
 impl QuotaProjection {
     /// A projection into `db` (already migrated), decoding with `codec`.
-    pub fn new(db: PgPool, codec: PoolCodec, metrics: ProjectorMetrics) -> Self {
-        Self { db, codec, metrics }
+    pub fn new(db: PgPool, codec: PoolCodec, dead_letters: DeadLetters) -> Self {
+        Self {
+            db,
+            codec,
+            dead_letters,
+        }
     }
 }
 
@@ -44,7 +50,9 @@ impl Projection for QuotaProjection {
         let mut events = Vec::with_capacity(records.len());
         for record in records {
             let Some(value) = record.value.as_deref() else {
-                self.set_aside(partition, record.offset, "record has no value");
+                self.dead_letters
+                    .send(PROJECTION, &record, "no_value", "the record has no value")
+                    .await?;
                 continue;
             };
             match self.codec.decode_event(value).await {
@@ -54,7 +62,9 @@ impl Projection for QuotaProjection {
                     event: envelope.event,
                 }),
                 Err(error) if error.is_poison() => {
-                    self.set_aside(partition, record.offset, &error.to_string());
+                    self.dead_letters
+                        .send(PROJECTION, &record, error.reason(), &error.to_string())
+                        .await?;
                 }
                 // The registry is down: the record is probably fine, so retry the batch.
                 Err(error) => return Err(error.into()),
@@ -69,12 +79,5 @@ impl Projection for QuotaProjection {
         )
         .await?;
         Ok(applied.applied)
-    }
-}
-
-impl QuotaProjection {
-    fn set_aside(&self, partition: i32, offset: i64, reason: &str) {
-        tracing::warn!(partition, offset, reason, "undecodable event skipped");
-        self.metrics.undecodable(quotaview::PROJECTION);
     }
 }

@@ -17,7 +17,7 @@ use tokio::sync::OnceCell;
 use self::contributions::{Usage, UsageKey};
 use self::store::AnalyticsStore;
 use crate::consumer::{Projection, Record};
-use crate::metrics::ProjectorMetrics;
+use crate::dead_letter::DeadLetters;
 
 /// Which topic an analytics projection reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +53,7 @@ pub struct AnalyticsProjection {
     settings: CassandraSettings,
     store: Arc<OnceCell<AnalyticsStore>>,
     codec: PoolCodec,
-    metrics: ProjectorMetrics,
+    dead_letters: DeadLetters,
 }
 
 impl AnalyticsProjection {
@@ -62,14 +62,14 @@ impl AnalyticsProjection {
         source: Source,
         settings: CassandraSettings,
         codec: PoolCodec,
-        metrics: ProjectorMetrics,
+        dead_letters: DeadLetters,
     ) -> Self {
         Self {
             source,
             settings,
             store: Arc::default(),
             codec,
-            metrics,
+            dead_letters,
         }
     }
 
@@ -82,11 +82,12 @@ impl AnalyticsProjection {
     /// What `record` adds, `None` if it is poison (set aside).
     async fn contributions(
         &self,
-        partition: i32,
         record: &Record,
     ) -> anyhow::Result<Option<Vec<(UsageKey, Usage)>>> {
         let Some(value) = record.value.as_deref() else {
-            self.set_aside(partition, record.offset, "record has no value");
+            self.dead_letters
+                .send(self.name(), record, "no_value", "the record has no value")
+                .await?;
             return Ok(None);
         };
         let decoded = match self.source {
@@ -104,22 +105,13 @@ impl AnalyticsProjection {
         match decoded {
             Ok(rows) => Ok(Some(rows)),
             Err(error) if error.is_poison() => {
-                self.set_aside(partition, record.offset, &error.to_string());
+                self.dead_letters
+                    .send(self.name(), record, error.reason(), &error.to_string())
+                    .await?;
                 Ok(None)
             }
             Err(error) => Err(error.into()),
         }
-    }
-
-    fn set_aside(&self, partition: i32, offset: i64, reason: &str) {
-        tracing::warn!(
-            projection = self.source.projection(),
-            partition,
-            offset,
-            reason,
-            "undecodable record skipped"
-        );
-        self.metrics.undecodable(self.source.projection());
     }
 }
 
@@ -149,7 +141,7 @@ impl Projection for AnalyticsProjection {
         let column = self.source.column();
         let mut per_record = Vec::with_capacity(records.len());
         for record in &records {
-            if let Some(rows) = self.contributions(partition, record).await? {
+            if let Some(rows) = self.contributions(record).await? {
                 per_record.push((record.offset, rows));
             }
         }

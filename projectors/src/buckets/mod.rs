@@ -15,7 +15,7 @@ pub use fields::bucket_fields;
 pub use store::BucketWrite;
 
 use crate::consumer::{Projection, Record};
-use crate::metrics::ProjectorMetrics;
+use crate::dead_letter::DeadLetters;
 
 /// The projection's name (positions, metrics, consumer group).
 pub const PROJECTION: &str = "buckets";
@@ -52,7 +52,7 @@ pub struct BucketProjection {
     connection: OnceCell<ConnectionManager>,
     keys: BucketKeys,
     codec: PoolCodec,
-    metrics: ProjectorMetrics,
+    dead_letters: DeadLetters,
 }
 
 impl std::fmt::Debug for BucketProjection {
@@ -69,14 +69,14 @@ impl BucketProjection {
         client: redis::Client,
         keys: BucketKeys,
         codec: PoolCodec,
-        metrics: ProjectorMetrics,
+        dead_letters: DeadLetters,
     ) -> Self {
         Self {
             client,
             connection: OnceCell::new(),
             keys,
             codec,
-            metrics,
+            dead_letters,
         }
     }
 
@@ -113,13 +113,15 @@ impl Projection for BucketProjection {
         let mut latest: BTreeMap<String, BucketWrite> = BTreeMap::new();
         for record in records {
             let Some(value) = record.value.as_deref() else {
-                self.set_aside(partition, record.offset, "record has no value");
+                // A compacted topic's tombstone: nothing to show for that pool.
                 continue;
             };
             let snapshot = match self.codec.decode_snapshot(value).await {
                 Ok(snapshot) => snapshot,
                 Err(error) if error.is_poison() => {
-                    self.set_aside(partition, record.offset, &error.to_string());
+                    self.dead_letters
+                        .send(PROJECTION, &record, error.reason(), &error.to_string())
+                        .await?;
                     continue;
                 }
                 Err(error) => return Err(error.into()),
@@ -151,12 +153,5 @@ impl Projection for BucketProjection {
         )
         .await?;
         Ok(buckets.len())
-    }
-}
-
-impl BucketProjection {
-    fn set_aside(&self, partition: i32, offset: i64, reason: &str) {
-        tracing::warn!(partition, offset, reason, "undecodable snapshot skipped");
-        self.metrics.undecodable(PROJECTION);
     }
 }
