@@ -9,6 +9,7 @@ pub mod consumer;
 mod dead_letter;
 mod metrics;
 mod quota;
+pub mod rebuild;
 
 use std::future::Future;
 

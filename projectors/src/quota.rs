@@ -70,6 +70,7 @@ impl Projection for QuotaProjection {
                 Err(error) => return Err(error.into()),
             }
         }
+        // A `Retired` error is retried by the loop, and lands in the copy swapped in.
         let applied = quotaview::apply_batch(
             &self.db,
             quotaview::PROJECTION,

@@ -6,6 +6,7 @@
 
 mod change;
 mod read;
+pub mod rebuild;
 mod write;
 
 pub use change::{LedgerDelta, QuotaChange, change_of, owner_columns};
@@ -13,7 +14,7 @@ pub use read::{
     OwnerTotals, PoolRow, Position, ReservationRow, everything, open_reservations, owner_pools,
     owner_totals, pool, position, positions,
 };
-pub use write::{Applied, LoggedEvent, apply_batch};
+pub use write::{Applied, LoggedEvent, WriteError, apply_batch};
 
 /// The projection's name in `projection_positions`.
 pub const PROJECTION: &str = "quota";

@@ -1,4 +1,7 @@
 //! Reading the view: pools, their open holds, owners' totals, and positions.
+//!
+//! Statements are not kept prepared: each resolves the table names when it runs, so a
+//! copy swapped in by a rebuild is read at once.
 
 use serde::{Serialize, Serializer};
 use sqlx::PgPool;
@@ -66,6 +69,7 @@ pub async fn pool(db: &PgPool, pool_id: &str) -> Result<Option<PoolRow>, sqlx::E
         "SELECT {POOL_COLUMNS} FROM pools WHERE pool_id = $1"
     ))
     .bind(pool_id)
+    .persistent(false)
     .fetch_optional(db)
     .await
 }
@@ -77,6 +81,7 @@ pub async fn owner_pools(db: &PgPool, kind: &str, id: &str) -> Result<Vec<PoolRo
     ))
     .bind(kind)
     .bind(id)
+    .persistent(false)
     .fetch_all(db)
     .await
 }
@@ -90,6 +95,7 @@ pub async fn owner_totals(
     sqlx::query_as("SELECT * FROM owner_quotas WHERE owner_kind = $1 AND owner_id = $2")
         .bind(kind)
         .bind(id)
+        .persistent(false)
         .fetch_optional(db)
         .await
 }
@@ -104,6 +110,7 @@ pub async fn open_reservations(
          FROM open_reservations WHERE pool_id = $1 ORDER BY expires_at_ms, reservation_id",
     )
     .bind(pool_id)
+    .persistent(false)
     .fetch_all(db)
     .await
 }
@@ -116,6 +123,7 @@ pub async fn position(db: &PgPool, projection: &str, partition: i32) -> Result<i
     )
     .bind(projection)
     .bind(partition)
+    .persistent(false)
     .fetch_optional(db)
     .await;
     match stored {
@@ -137,6 +145,7 @@ pub async fn positions(db: &PgPool, projection: &str) -> Result<Vec<Position>, s
          WHERE projection = $1 ORDER BY partition",
     )
     .bind(projection)
+    .persistent(false)
     .fetch_all(db)
     .await
 }
@@ -146,12 +155,14 @@ pub async fn everything(db: &PgPool) -> Result<(Vec<PoolRow>, Vec<ReservationRow
     let pools = sqlx::query_as(&format!(
         "SELECT {POOL_COLUMNS} FROM pools ORDER BY pool_id"
     ))
+    .persistent(false)
     .fetch_all(db)
     .await?;
     let holds = sqlx::query_as(
         "SELECT pool_id, reservation_id, amount, reserved_at_ms, expires_at_ms \
          FROM open_reservations ORDER BY pool_id, reservation_id",
     )
+    .persistent(false)
     .fetch_all(db)
     .await?;
     Ok((pools, holds))

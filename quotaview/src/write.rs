@@ -17,6 +17,18 @@ pub struct LoggedEvent {
     pub event: TokenPoolEvent,
 }
 
+/// Why a batch was not written (nothing of it was).
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The copy this batch was written to has just been replaced by a rebuilt one; the
+    /// batch goes again and lands in the new copy.
+    #[error("this copy of the view was retired by a rebuild; write the batch again")]
+    Retired,
+    /// Postgres refused or could not be reached.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
 /// What a batch did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Applied {
@@ -37,8 +49,18 @@ pub async fn apply_batch(
     partition: i32,
     events: &[LoggedEvent],
     next_offset: i64,
-) -> Result<Applied, sqlx::Error> {
+) -> Result<Applied, WriteError> {
     let mut tx = db.begin().await?;
+    // Held until commit: a rebuild cannot swap this copy out from under the batch, and a
+    // batch that waited for a swap sees that its copy is retired and goes again (its
+    // statements then resolve to the new copy).
+    let retired: bool = sqlx::query_scalar("SELECT retired FROM view_meta WHERE id = 1 FOR SHARE")
+        .persistent(false)
+        .fetch_one(&mut *tx)
+        .await?;
+    if retired {
+        return Err(WriteError::Retired);
+    }
     let stored = lock_position(&mut tx, projection, partition).await?;
     let mut applied = 0;
     for logged in events.iter().filter(|e| e.offset >= stored) {
@@ -53,6 +75,7 @@ pub async fn apply_batch(
     .bind(projection)
     .bind(partition)
     .bind(next_offset)
+    .persistent(false)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -74,6 +97,7 @@ async fn lock_position(
     )
     .bind(projection)
     .bind(partition)
+    .persistent(false)
     .execute(&mut **tx)
     .await?;
     sqlx::query_scalar(
@@ -82,6 +106,7 @@ async fn lock_position(
     )
     .bind(projection)
     .bind(partition)
+    .persistent(false)
     .fetch_one(&mut **tx)
     .await
 }
@@ -191,6 +216,7 @@ fn stamped(
     offset: i64,
 ) -> PgQuery<'static> {
     sqlx::query(sql)
+        .persistent(false)
         .bind(pool_id.to_owned())
         .bind(at)
         .bind(partition)
