@@ -3,9 +3,11 @@
 
 mod config;
 mod consistency;
+mod openapi;
 mod params;
 mod problem;
 mod quota;
+mod usage;
 
 use std::time::Duration;
 
@@ -18,6 +20,7 @@ pub use config::{Config, QueryApiSettings};
 pub use params::WaitBounds;
 pub use problem::Problem;
 pub use quota::QuotaState;
+pub use usage::UsageState;
 
 /// Name in logs and metrics.
 pub const SERVICE: &str = "query-api";
@@ -41,13 +44,22 @@ pub async fn build(config: Config) -> anyhow::Result<HttpService> {
             max: Duration::from_millis(config.query_api.max_wait_ms),
         },
     };
-    let service =
-        HttpService::bind(config.query_api.listen, router(readiness, metrics, quota)).await?;
+    let usage = UsageState::new(config.cassandra.clone());
+    let service = HttpService::bind(
+        config.query_api.listen,
+        router(readiness, metrics, quota, usage),
+    )
+    .await?;
     Ok(service)
 }
 
 /// Every route of the service.
-pub fn router(readiness: Readiness, metrics: prometheus::Registry, quota: QuotaState) -> Router {
+pub fn router(
+    readiness: Readiness,
+    metrics: prometheus::Registry,
+    quota: QuotaState,
+    usage: UsageState,
+) -> Router {
     let api = Router::new()
         .route("/api/v1/pools/{kind}/{id}/{provider}", get(quota::get_pool))
         .route(
@@ -60,8 +72,21 @@ pub fn router(readiness: Readiness, metrics: prometheus::Registry, quota: QuotaS
             get(quota::get_owner_provider_quota),
         )
         .with_state(quota);
+    let analytics = Router::new()
+        .route("/api/v1/usage/{dimension}/{subject}", get(usage::get_usage))
+        .route(
+            "/api/v1/usage/{dimension}/{subject}/trend",
+            get(usage::get_trend),
+        )
+        .route(
+            "/api/v1/usage/{dimension}/{subject}/anomalies",
+            get(usage::get_anomalies),
+        )
+        .with_state(usage);
     probes::router(readiness, metrics)
         .merge(api)
+        .merge(analytics)
+        .merge(openapi::router())
         .fallback(|| async { Problem::not_found("no such resource") })
         .method_not_allowed_fallback(|| async {
             Problem::new(

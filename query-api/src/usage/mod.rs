@@ -1,0 +1,193 @@
+//! Usage analytics from Cassandra: a series per provider, user or org, its trend against
+//! the range before, and its anomalies.
+
+mod range;
+mod stats;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use scylla::client::session::Session;
+use serde_json::json;
+use settings::CassandraSettings;
+use tokio::sync::OnceCell;
+
+use self::range::{UsageQuery, usage_query};
+use self::stats::{ANOMALY_METHOD, BucketUsage, anomalies, change_percent, totals};
+use crate::problem::Problem;
+
+/// What the usage handlers share: a session opened on first use, so the service starts
+/// (and says it is unready) while Cassandra is down.
+#[derive(Clone)]
+pub struct UsageState {
+    settings: CassandraSettings,
+    session: Arc<OnceCell<Session>>,
+}
+
+impl std::fmt::Debug for UsageState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UsageState")
+            .field("keyspace", &self.settings.keyspace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UsageState {
+    /// Usage reads from the cluster in `settings`.
+    pub fn new(settings: CassandraSettings) -> Self {
+        Self {
+            settings,
+            session: Arc::default(),
+        }
+    }
+
+    async fn session(&self) -> Result<&Session, Problem> {
+        self.session
+            .get_or_try_init(|| viewstore::connect_cassandra(&self.settings))
+            .await
+            .map_err(|error| {
+                tracing::warn!(%error, "connecting to cassandra failed");
+                Problem::unavailable("the analytics store did not answer; retry shortly")
+            })
+    }
+
+    /// Every bucket of the query's range (empty ones as zeros), in order.
+    async fn series(&self, query: &UsageQuery) -> Result<Vec<BucketUsage>, Problem> {
+        let session = self.session().await?;
+        let cql = format!(
+            "SELECT bucket_start, tokens, requests, rejections FROM {}.usage \
+             WHERE dimension = ? AND subject = ? AND granularity = ? \
+             AND bucket_start >= ? AND bucket_start < ?",
+            self.settings.keyspace
+        );
+        let result = session
+            .query_unpaged(
+                cql,
+                (
+                    query.dimension,
+                    &query.subject,
+                    query.granularity,
+                    query.from_ms,
+                    query.to_ms,
+                ),
+            )
+            .await
+            .map_err(unavailable)?;
+        let rows = result.into_rows_result().map_err(unavailable)?;
+        // One row per source partition: a bucket is their sum.
+        let mut buckets: BTreeMap<i64, BucketUsage> = BTreeMap::new();
+        for row in rows.rows::<(i64, i64, i64, i64)>().map_err(unavailable)? {
+            let (start_ms, tokens, requests, rejections) = row.map_err(unavailable)?;
+            let bucket = buckets.entry(start_ms).or_insert(BucketUsage {
+                start_ms,
+                ..BucketUsage::default()
+            });
+            bucket.tokens += tokens;
+            bucket.requests += requests;
+            bucket.rejections += rejections;
+        }
+        Ok((query.from_ms..query.to_ms)
+            .step_by(query.bucket_ms as usize)
+            .map(|start_ms| {
+                buckets.get(&start_ms).copied().unwrap_or(BucketUsage {
+                    start_ms,
+                    ..BucketUsage::default()
+                })
+            })
+            .collect())
+    }
+}
+
+fn unavailable(error: impl std::fmt::Display) -> Problem {
+    // Also the answer before the projector has created the tables.
+    tracing::warn!(%error, "reading usage failed");
+    Problem::unavailable("the analytics store did not answer; retry shortly")
+}
+
+type UsagePath = Result<Path<(String, String)>, PathRejection>;
+type UsageParams = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+fn parse(
+    path: UsagePath,
+    params: UsageParams,
+    with_threshold: bool,
+) -> Result<UsageQuery, Problem> {
+    let Path((dimension, subject)) =
+        path.map_err(|r| Problem::invalid_parameter("path", r.body_text()))?;
+    let Query(params) = params.map_err(|r| Problem::invalid_parameter("query", r.body_text()))?;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    usage_query(&dimension, &subject, &params, with_threshold, now_ms)
+}
+
+fn describe(query: &UsageQuery) -> serde_json::Value {
+    json!({
+        "dimension": query.dimension,
+        "subject": query.subject,
+        "granularity": query.granularity,
+        "from_ms": query.from_ms,
+        "to_ms": query.to_ms,
+    })
+}
+
+/// `GET /api/v1/usage/{dimension}/{subject}`: tokens, requests and rejections per bucket.
+pub async fn get_usage(
+    State(state): State<UsageState>,
+    path: UsagePath,
+    params: UsageParams,
+) -> Result<Response, Problem> {
+    let query = parse(path, params, false)?;
+    let series = state.series(&query).await?;
+    let mut body = describe(&query);
+    body["totals"] = json!(totals(&series));
+    body["buckets"] = json!(series);
+    Ok(Json(body).into_response())
+}
+
+/// `GET /api/v1/usage/{dimension}/{subject}/trend`: the range against the one before it.
+pub async fn get_trend(
+    State(state): State<UsageState>,
+    path: UsagePath,
+    params: UsageParams,
+) -> Result<Response, Problem> {
+    let query = parse(path, params, false)?;
+    let span = query.to_ms - query.from_ms;
+    let before = UsageQuery {
+        from_ms: query.from_ms - span,
+        to_ms: query.from_ms,
+        ..query.clone()
+    };
+    let current = totals(&state.series(&query).await?);
+    let previous = totals(&state.series(&before).await?);
+    let mut body = describe(&query);
+    body["current"] = json!(current);
+    body["previous"] =
+        json!({"from_ms": before.from_ms, "to_ms": before.to_ms, "totals": previous});
+    body["tokens_change_percent"] = json!(change_percent(&previous, &current));
+    Ok(Json(body).into_response())
+}
+
+/// `GET /api/v1/usage/{dimension}/{subject}/anomalies`: buckets far above the subject's own
+/// baseline, with the method.
+pub async fn get_anomalies(
+    State(state): State<UsageState>,
+    path: UsagePath,
+    params: UsageParams,
+) -> Result<Response, Problem> {
+    let query = parse(path, params, true)?;
+    let series = state.series(&query).await?;
+    let points: Vec<(i64, i64)> = series.iter().map(|b| (b.start_ms, b.tokens)).collect();
+    let (baseline, spread, found) = anomalies(&points, query.threshold);
+    let mut body = describe(&query);
+    body["method"] = json!(ANOMALY_METHOD);
+    body["threshold"] = json!(query.threshold);
+    body["baseline_tokens"] = json!(baseline);
+    body["spread_tokens"] = json!(spread);
+    body["anomalies"] = json!(found);
+    Ok(Json(body).into_response())
+}
