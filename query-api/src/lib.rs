@@ -82,6 +82,7 @@ pub fn router(
             "/api/v1/usage/{dimension}/{subject}/anomalies",
             get(usage::get_anomalies),
         )
+        .route("/api/v1/top/{dimension}", get(usage::get_top))
         .with_state(usage);
     probes::router(readiness, metrics)
         .merge(api)

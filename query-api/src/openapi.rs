@@ -105,6 +105,11 @@ pub fn document() -> Value {
             "/api/v1/usage/{dimension}/{subject}/trend": read("The range's totals against the range before it", usage(vec![])),
             "/api/v1/usage/{dimension}/{subject}/anomalies": read("Buckets far above the subject's own baseline (median + threshold x MAD), with the method", usage(vec![
                 parameter("threshold", "query", "spreads above the baseline (default 3)", false)])),
+            "/api/v1/top/{dimension}": read("The subjects (providers, users or orgs) that used most tokens over the range", {
+                let mut p = usage(vec![parameter("limit", "query", "how many (default 10, at most 100)", false)]);
+                p.remove(1);
+                p
+            }),
             "/health/live": {"get": {"summary": "Liveness", "responses": {"200": {"description": "live"}}}},
             "/health/ready": {"get": {"summary": "Readiness of every dependency", "responses": {"200": {"description": "ready"}, "503": {"description": "a dependency is down"}}}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text format"}}}}

@@ -33,6 +33,14 @@ async fn consumption_shows_up_in_usage_trend_and_anomalies() {
     stack
         .command(&format!("{pool}/consume"), json!({"amount": 50_000}))
         .await; // refused: more than granted
+    let other = "/api/v1/pools/user/victor/qwen";
+    stack.command(other, json!({"tier": "ADMIN"})).await;
+    stack
+        .command(&format!("{other}/grants"), json!({"amount": 10_000}))
+        .await;
+    stack
+        .command(&format!("{other}/consume"), json!({"amount": 900}))
+        .await;
 
     let usage = wait_for_tokens(&stack, "/api/v1/usage/user/ursula?granularity=day", 600).await;
     assert_eq!(
@@ -40,11 +48,24 @@ async fn consumption_shows_up_in_usage_trend_and_anomalies() {
         json!({"tokens": 600, "requests": 3, "rejections": 1})
     );
     assert_eq!(usage["granularity"], json!("day"));
+    wait_for_tokens(&stack, "/api/v1/usage/user/victor?granularity=day", 900).await;
     let (_, _, by_provider) = stack
         .query("/api/v1/usage/provider/qwen?granularity=hour")
         .await;
-    assert_eq!(by_provider["totals"]["tokens"], json!(600));
+    assert_eq!(by_provider["totals"]["tokens"], json!(1500));
     assert_eq!(by_provider["buckets"].as_array().unwrap().len(), 24);
+
+    let (status, _, top) = stack.query("/api/v1/top/user?granularity=day").await;
+    assert_eq!(status, StatusCode::OK, "{top}");
+    let ranked: Vec<(&str, &Value)> = top["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["subject"].as_str().unwrap(), &t["totals"]["tokens"]))
+        .collect();
+    assert_eq!(ranked, [("victor", &json!(900)), ("ursula", &json!(600))]);
+    let (_, _, top) = stack.query("/api/v1/top/user?limit=1").await;
+    assert_eq!(top["top"].as_array().unwrap().len(), 1);
 
     let (status, _, trend) = stack.query("/api/v1/usage/user/ursula/trend").await;
     assert_eq!(status, StatusCode::OK, "{trend}");
@@ -88,6 +109,9 @@ async fn bad_usage_parameters_are_refused_and_the_api_is_documented() {
         ("/api/v1/usage/org/acme?from=soon", "from"),
         ("/api/v1/usage/org/acme/anomalies?threshold=-1", "threshold"),
         ("/api/v1/usage/org/acme/trend?threshold=3", "threshold"),
+        ("/api/v1/top/team", "dimension"),
+        ("/api/v1/top/user?limit=0", "limit"),
+        ("/api/v1/top/user?limit=1000", "limit"),
     ] {
         let (status, _, problem) = stack.query(path).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {problem}");

@@ -31,6 +31,7 @@ pub struct AnalyticsStore {
     session: Session,
     select: PreparedStatement,
     upsert: PreparedStatement,
+    upsert_by_bucket: PreparedStatement,
     select_position: PreparedStatement,
     upsert_position: PreparedStatement,
 }
@@ -61,6 +62,17 @@ impl AnalyticsStore {
                 &[],
             )
             .await?;
+        // The same rows keyed by bucket, for "who used most in this bucket" (top consumers).
+        session
+            .query_unpaged(
+                "CREATE TABLE IF NOT EXISTS usage_by_bucket (\
+                   dimension text, granularity text, bucket_start bigint, subject text, \
+                   source text, source_partition int, \
+                   tokens bigint, requests bigint, rejections bigint, last_offset bigint, \
+                   PRIMARY KEY ((dimension, granularity, bucket_start), subject, source, source_partition))",
+                &[],
+            )
+            .await?;
         session
             .query_unpaged(
                 "CREATE TABLE IF NOT EXISTS projection_positions (\
@@ -84,6 +96,13 @@ impl AnalyticsStore {
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .await?;
+        let upsert_by_bucket = session
+            .prepare(
+                "INSERT INTO usage_by_bucket (dimension, granularity, bucket_start, subject, source, \
+                 source_partition, tokens, requests, rejections, last_offset) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .await?;
         let select_position = session
             .prepare(
                 "SELECT next_offset FROM projection_positions WHERE projection = ? AND partition = ?",
@@ -98,6 +117,7 @@ impl AnalyticsStore {
             session,
             select,
             upsert,
+            upsert_by_bucket,
             select_position,
             upsert_position,
         })
@@ -140,7 +160,9 @@ impl AnalyticsStore {
         )
     }
 
-    /// Writes the absolute totals of `key`'s row fed by `source[partition]`.
+    /// Writes the absolute totals of `key`'s row fed by `source[partition]`, in both tables
+    /// (the by-bucket copy is read from `usage`'s values, so a crash between the two writes
+    /// is mended by the replayed batch).
     pub async fn write(
         &self,
         key: &UsageKey,
@@ -156,6 +178,23 @@ impl AnalyticsStore {
                     &key.subject,
                     key.granularity,
                     key.bucket_start_ms,
+                    source,
+                    partition,
+                    folded.usage.tokens,
+                    folded.usage.requests,
+                    folded.usage.rejections,
+                    folded.last_offset,
+                ),
+            )
+            .await?;
+        self.session
+            .execute_unpaged(
+                &self.upsert_by_bucket,
+                (
+                    key.dimension,
+                    key.granularity,
+                    key.bucket_start_ms,
+                    &key.subject,
                     source,
                     partition,
                     folded.usage.tokens,

@@ -16,7 +16,7 @@ use serde_json::json;
 use settings::CassandraSettings;
 use tokio::sync::OnceCell;
 
-use self::range::{UsageQuery, usage_query};
+use self::range::{Extra, UsageQuery, usage_query};
 use self::stats::{ANOMALY_METHOD, BucketUsage, anomalies, change_percent, totals};
 use crate::problem::Problem;
 
@@ -109,20 +109,17 @@ fn unavailable(error: impl std::fmt::Display) -> Problem {
 }
 
 type UsagePath = Result<Path<(String, String)>, PathRejection>;
+type TopPath = Result<Path<String>, PathRejection>;
 type UsageParams = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
-fn parse(
-    path: UsagePath,
-    params: UsageParams,
-    with_threshold: bool,
-) -> Result<UsageQuery, Problem> {
+fn parse(path: UsagePath, params: UsageParams, extra: Extra) -> Result<UsageQuery, Problem> {
     let Path((dimension, subject)) =
         path.map_err(|r| Problem::invalid_parameter("path", r.body_text()))?;
     let Query(params) = params.map_err(|r| Problem::invalid_parameter("query", r.body_text()))?;
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
-    usage_query(&dimension, &subject, &params, with_threshold, now_ms)
+    usage_query(&dimension, &subject, &params, extra, now_ms)
 }
 
 fn describe(query: &UsageQuery) -> serde_json::Value {
@@ -141,7 +138,7 @@ pub async fn get_usage(
     path: UsagePath,
     params: UsageParams,
 ) -> Result<Response, Problem> {
-    let query = parse(path, params, false)?;
+    let query = parse(path, params, Extra::None)?;
     let series = state.series(&query).await?;
     let mut body = describe(&query);
     body["totals"] = json!(totals(&series));
@@ -155,7 +152,7 @@ pub async fn get_trend(
     path: UsagePath,
     params: UsageParams,
 ) -> Result<Response, Problem> {
-    let query = parse(path, params, false)?;
+    let query = parse(path, params, Extra::None)?;
     let span = query.to_ms - query.from_ms;
     let before = UsageQuery {
         from_ms: query.from_ms - span,
@@ -179,7 +176,7 @@ pub async fn get_anomalies(
     path: UsagePath,
     params: UsageParams,
 ) -> Result<Response, Problem> {
-    let query = parse(path, params, true)?;
+    let query = parse(path, params, Extra::Threshold)?;
     let series = state.series(&query).await?;
     let points: Vec<(i64, i64)> = series.iter().map(|b| (b.start_ms, b.tokens)).collect();
     let (baseline, spread, found) = anomalies(&points, query.threshold);
@@ -189,5 +186,55 @@ pub async fn get_anomalies(
     body["baseline_tokens"] = json!(baseline);
     body["spread_tokens"] = json!(spread);
     body["anomalies"] = json!(found);
+    Ok(Json(body).into_response())
+}
+
+/// `GET /api/v1/top/{dimension}`: the subjects that used most tokens over the range.
+pub async fn get_top(
+    State(state): State<UsageState>,
+    path: TopPath,
+    params: UsageParams,
+) -> Result<Response, Problem> {
+    let Path(dimension) = path.map_err(|r| Problem::invalid_parameter("path", r.body_text()))?;
+    let query = parse(Ok(Path((dimension, String::new()))), params, Extra::Limit)?;
+    let session = state.session().await?;
+    let cql = format!(
+        "SELECT subject, tokens, requests, rejections FROM {}.usage_by_bucket \
+         WHERE dimension = ? AND granularity = ? AND bucket_start = ?",
+        state.settings.keyspace
+    );
+    let statement = session.prepare(cql).await.map_err(unavailable)?;
+    let mut by_subject: BTreeMap<String, stats::Totals> = BTreeMap::new();
+    for start in (query.from_ms..query.to_ms).step_by(query.bucket_ms as usize) {
+        let rows = session
+            .execute_unpaged(&statement, (query.dimension, query.granularity, start))
+            .await
+            .map_err(unavailable)?
+            .into_rows_result()
+            .map_err(unavailable)?;
+        for row in rows
+            .rows::<(String, i64, i64, i64)>()
+            .map_err(unavailable)?
+        {
+            let (subject, tokens, requests, rejections) = row.map_err(unavailable)?;
+            let total = by_subject.entry(subject).or_default();
+            total.tokens += tokens;
+            total.requests += requests;
+            total.rejections += rejections;
+        }
+    }
+    let mut ranked: Vec<(String, stats::Totals)> = by_subject.into_iter().collect();
+    // Most tokens first; ties by name, so the answer is stable.
+    ranked.sort_by(|(a, x), (b, y)| y.tokens.cmp(&x.tokens).then_with(|| a.cmp(b)));
+    ranked.truncate(query.limit);
+    let top: Vec<_> = ranked
+        .into_iter()
+        .map(|(subject, totals)| json!({"subject": subject, "totals": totals}))
+        .collect();
+    let mut body = describe(&query);
+    if let Some(fields) = body.as_object_mut() {
+        fields.remove("subject");
+    }
+    body["top"] = json!(top);
     Ok(Json(body).into_response())
 }

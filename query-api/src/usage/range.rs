@@ -19,7 +19,22 @@ pub struct UsageQuery {
     pub to_ms: i64,
     /// Anomaly threshold, in spreads above the baseline.
     pub threshold: f64,
+    /// Most subjects a top list names.
+    pub limit: usize,
 }
+
+/// The parameter a read accepts beyond the range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extra {
+    None,
+    /// `threshold` (anomalies).
+    Threshold,
+    /// `limit` (top consumers).
+    Limit,
+}
+
+/// Most subjects a top list may name.
+pub const MAX_LIMIT: usize = 100;
 
 /// Parses the path's dimension and subject and the query (`granularity`, `from`, `to` in
 /// epoch ms, and, if `with_threshold`, `threshold`), at time `now_ms`.
@@ -27,7 +42,7 @@ pub fn usage_query(
     dimension: &str,
     subject: &str,
     query: &[(String, String)],
-    with_threshold: bool,
+    extra: Extra,
     now_ms: i64,
 ) -> Result<UsageQuery, Problem> {
     let dimension = match dimension {
@@ -42,6 +57,8 @@ pub fn usage_query(
         }
     };
     let valid = match dimension {
+        // A top list is over every subject of the dimension.
+        _ if extra == Extra::Limit => Ok(()),
         "provider" => subject
             .parse::<domain::ProviderName>()
             .map(|_| ())
@@ -57,7 +74,7 @@ pub fn usage_query(
     };
     valid.map_err(|error| Problem::invalid_parameter("subject", error))?;
     let (mut granularity, mut bucket_ms) = ("hour", 3_600_000);
-    let (mut from, mut to, mut threshold) = (None, None, 3.0);
+    let (mut from, mut to, mut threshold, mut limit) = (None, None, 3.0, 10);
     for (name, value) in query {
         match name.as_str() {
             "granularity" => {
@@ -75,7 +92,16 @@ pub fn usage_query(
             }
             "from" => from = Some(millis(name, value)?),
             "to" => to = Some(millis(name, value)?),
-            "threshold" if with_threshold => {
+            "limit" if extra == Extra::Limit => {
+                limit = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        Problem::invalid_parameter(name, format!("a count from 1 to {MAX_LIMIT}"))
+                    })?;
+            }
+            "threshold" if extra == Extra::Threshold => {
                 threshold = value
                     .parse::<f64>()
                     .ok()
@@ -87,7 +113,7 @@ pub fn usage_query(
             other => {
                 return Err(Problem::invalid_parameter(
                     other,
-                    "unknown parameter (accepted: granularity, from, to, and threshold for anomalies)",
+                    "unknown parameter (accepted: granularity, from, to; threshold for anomalies; limit for top)",
                 ));
             }
         }
@@ -112,6 +138,7 @@ pub fn usage_query(
         from_ms,
         to_ms,
         threshold,
+        limit,
     })
 }
 
@@ -146,7 +173,7 @@ mod tests {
                 ("from", "90000"),
                 ("to", "300001"),
             ]),
-            false,
+            Extra::None,
             0,
         )
         .unwrap();
@@ -156,7 +183,7 @@ mod tests {
     #[test]
     fn without_a_range_it_is_the_last_24_buckets_including_the_current_one() {
         let now = 10 * 3_600_000 + 5;
-        let query = usage_query("user", "alice", &[], false, now).unwrap();
+        let query = usage_query("user", "alice", &[], Extra::None, now).unwrap();
         assert_eq!(query.to_ms, 11 * 3_600_000);
         assert_eq!(query.from_ms, 11 * 3_600_000 - 24 * 3_600_000);
     }
@@ -178,11 +205,29 @@ mod tests {
             ("org", "acme", q(&[("limit", "2")])),
         ] {
             assert!(
-                usage_query(dimension, subject, &query, false, 1_000_000).is_err(),
+                usage_query(dimension, subject, &query, Extra::None, 1_000_000).is_err(),
                 "{dimension}/{subject} {query:?}"
             );
         }
-        assert!(usage_query("org", "acme", &q(&[("threshold", "0")]), true, 0).is_err());
-        assert!(usage_query("org", "acme", &q(&[("threshold", "2.5")]), true, 0).is_ok());
+        assert!(
+            usage_query(
+                "org",
+                "acme",
+                &q(&[("threshold", "0")]),
+                Extra::Threshold,
+                0
+            )
+            .is_err()
+        );
+        assert!(
+            usage_query(
+                "org",
+                "acme",
+                &q(&[("threshold", "2.5")]),
+                Extra::Threshold,
+                0
+            )
+            .is_ok()
+        );
     }
 }
