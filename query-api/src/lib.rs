@@ -2,14 +2,25 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod consistency;
+mod openapi;
+mod params;
+mod problem;
+mod quota;
+mod usage;
+
+use std::time::Duration;
 
 use axum::Router;
+use axum::routing::get;
 use probes::{HttpService, Readiness};
-use viewstore::CassandraCheck;
-use viewstore::PostgresCheck;
-use viewstore::RedisCheck;
+use viewstore::{CassandraCheck, PostgresCheck, RedisCheck};
 
-pub use config::Config;
+pub use config::{Config, QueryApiSettings};
+pub use params::WaitBounds;
+pub use problem::Problem;
+pub use quota::QuotaState;
+pub use usage::UsageState;
 
 /// Name in logs and metrics.
 pub const SERVICE: &str = "query-api";
@@ -21,11 +32,69 @@ pub async fn build(config: Config) -> anyhow::Result<HttpService> {
         .with(RedisCheck::new(&config.redis)?)
         .with(CassandraCheck::new(config.cassandra.clone()));
     let metrics = telemetry::metrics_registry(SERVICE);
-    let service = HttpService::bind(config.query_api.listen, router(readiness, metrics)).await?;
+    // Lazy, so the service starts (and says it is unready) while Postgres is down.
+    let db = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(config.postgres.max_connections)
+        .acquire_timeout(Duration::from_secs(2))
+        .connect_lazy(&config.postgres.url)?;
+    let quota = QuotaState {
+        db,
+        bounds: WaitBounds {
+            default: Duration::from_millis(config.query_api.consistency_wait_ms),
+            max: Duration::from_millis(config.query_api.max_wait_ms),
+        },
+    };
+    let usage = UsageState::new(config.cassandra.clone());
+    let service = HttpService::bind(
+        config.query_api.listen,
+        router(readiness, metrics, quota, usage),
+    )
+    .await?;
     Ok(service)
 }
 
 /// Every route of the service.
-pub fn router(readiness: Readiness, metrics: prometheus::Registry) -> Router {
+pub fn router(
+    readiness: Readiness,
+    metrics: prometheus::Registry,
+    quota: QuotaState,
+    usage: UsageState,
+) -> Router {
+    let api = Router::new()
+        .route("/api/v1/pools/{kind}/{id}/{provider}", get(quota::get_pool))
+        .route(
+            "/api/v1/pools/{kind}/{id}/{provider}/reservations",
+            get(quota::get_reservations),
+        )
+        .route("/api/v1/quota/{kind}/{id}", get(quota::get_owner_quota))
+        .route(
+            "/api/v1/quota/{kind}/{id}/{provider}",
+            get(quota::get_owner_provider_quota),
+        )
+        .with_state(quota);
+    let analytics = Router::new()
+        .route("/api/v1/usage/{dimension}/{subject}", get(usage::get_usage))
+        .route(
+            "/api/v1/usage/{dimension}/{subject}/trend",
+            get(usage::get_trend),
+        )
+        .route(
+            "/api/v1/usage/{dimension}/{subject}/anomalies",
+            get(usage::get_anomalies),
+        )
+        .route("/api/v1/top/{dimension}", get(usage::get_top))
+        .with_state(usage);
     probes::router(readiness, metrics)
+        .merge(api)
+        .merge(analytics)
+        .merge(openapi::router())
+        .fallback(|| async { Problem::not_found("no such resource") })
+        .method_not_allowed_fallback(|| async {
+            Problem::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                "the query API only answers GET",
+            )
+        })
 }

@@ -4,6 +4,7 @@
 
 pub mod probes;
 mod spawn;
+pub mod stack;
 
 pub use spawn::{Exited, SpawnedService, run_to_exit};
 

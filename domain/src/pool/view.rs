@@ -8,6 +8,7 @@ use super::reservations::{OpenReservation, ResolvedReservation};
 use crate::ids::{GrantId, ReservationId};
 use crate::policy::EffectivePolicy;
 use crate::pool_id::PoolId;
+use crate::rate_limit::{LimitKind, RetryAfter};
 use crate::tier::Tier;
 use crate::time::Timestamp;
 use crate::tokens::{TokenTotal, Tokens};
@@ -101,6 +102,17 @@ impl TokenPool {
         self.state
             .as_ref()
             .map(|s| s.limiters.snapshot(&s.policy, now))
+    }
+
+    /// Which limit refuses a request of `tokens` at `now` and for how long, if one does
+    /// (the longer wait when both do); `None` when it would pass or the pool does not exist.
+    pub fn rate_limit_retry_at(
+        &self,
+        now: Timestamp,
+        tokens: Tokens,
+    ) -> Option<(LimitKind, RetryAfter)> {
+        let s = self.state.as_ref()?;
+        s.limiters.check(&s.policy, now, tokens).err()
     }
 
     /// The quota period in force at `now`, once provisioned.

@@ -1,0 +1,144 @@
+//! The OpenAPI document of the query API (`/api/v1/openapi.json`) and a self-contained
+//! page rendering it (`/docs`): no assets fetched from anywhere, so it works offline.
+
+use axum::Router;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+/// The routes serving the document and the page.
+pub fn router() -> Router {
+    Router::new()
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { axum::Json(document()) }),
+        )
+        .route("/docs", get(docs))
+}
+
+fn parameter(name: &str, location: &str, description: &str, required: bool) -> Value {
+    json!({"name": name, "in": location, "required": required,
+           "description": description, "schema": {"type": "string"}})
+}
+
+fn read(summary: &str, parameters: Vec<Value>) -> Value {
+    json!({"get": {
+        "summary": summary,
+        "parameters": parameters,
+        "responses": {
+            "200": {"description": "The answer (with `consistency` when a token was given)"},
+            "400": {"description": "A bad parameter (problem+json naming it)",
+                    "content": {"application/problem+json": {}}},
+            "404": {"description": "Nothing known there (problem+json)"},
+            "503": {"description": "The view store did not answer (problem+json)"}
+        }
+    }})
+}
+
+/// The OpenAPI 3.1 document.
+pub fn document() -> Value {
+    let pool = || {
+        vec![
+            parameter("kind", "path", "user or org", true),
+            parameter("id", "path", "the user's or org's id", true),
+            parameter("provider", "path", "openai, gemini, qwen, …", true),
+            parameter(
+                "consistency_token",
+                "query",
+                "partition:offset from a command reply: wait until the view has applied it",
+                false,
+            ),
+            parameter(
+                "wait_ms",
+                "query",
+                "how long to wait for the token (default 2000, at most max_wait_ms)",
+                false,
+            ),
+        ]
+    };
+    let owner = || {
+        let mut p = pool();
+        p.remove(2);
+        p
+    };
+    let usage = |extra: Vec<Value>| {
+        let mut p = vec![
+            parameter("dimension", "path", "provider, user or org", true),
+            parameter(
+                "subject",
+                "path",
+                "the provider name, user id or org id",
+                true,
+            ),
+            parameter(
+                "granularity",
+                "query",
+                "minute, hour (default) or day",
+                false,
+            ),
+            parameter(
+                "from",
+                "query",
+                "start, epoch ms (default: 24 buckets before to)",
+                false,
+            ),
+            parameter(
+                "to",
+                "query",
+                "end, epoch ms, exclusive (default: the current bucket's end)",
+                false,
+            ),
+        ];
+        p.extend(extra);
+        p
+    };
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Leaky Tokens query API", "version": "1",
+                 "description": "Reads from the views built by the projectors. Errors are RFC 9457 problem+json. The Leaky-View header says fresh or stale when a consistency token was given."},
+        "paths": {
+            "/api/v1/pools/{kind}/{id}/{provider}": read("A pool: granted, consumed, reserved, overdraft, remaining, tier, policy", pool()),
+            "/api/v1/pools/{kind}/{id}/{provider}/reservations": read("A pool's open reservations", pool()),
+            "/api/v1/quota/{kind}/{id}": read("An owner's totals across providers, and each pool", owner()),
+            "/api/v1/quota/{kind}/{id}/{provider}": read("An owner's quota for one provider", pool()),
+            "/api/v1/usage/{dimension}/{subject}": read("Tokens, requests and rejections per time bucket", usage(vec![])),
+            "/api/v1/usage/{dimension}/{subject}/trend": read("The range's totals against the range before it", usage(vec![])),
+            "/api/v1/usage/{dimension}/{subject}/anomalies": read("Buckets far above the subject's own baseline (median + threshold x MAD), with the method", usage(vec![
+                parameter("threshold", "query", "spreads above the baseline (default 3)", false)])),
+            "/api/v1/top/{dimension}": read("The subjects (providers, users or orgs) that used most tokens over the range", {
+                let mut p = usage(vec![parameter("limit", "query", "how many (default 10, at most 100)", false)]);
+                p.remove(1);
+                p
+            }),
+            "/health/live": {"get": {"summary": "Liveness", "responses": {"200": {"description": "live"}}}},
+            "/health/ready": {"get": {"summary": "Readiness of every dependency", "responses": {"200": {"description": "ready"}, "503": {"description": "a dependency is down"}}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text format"}}}}
+        }
+    })
+}
+
+async fn docs() -> impl IntoResponse {
+    Html(DOCS_PAGE)
+}
+
+/// Renders the document's paths and parameters; a stand-in for Swagger UI, whose assets
+/// cannot be fetched at build time here.
+const DOCS_PAGE: &str = r#"<!doctype html>
+<html><head><meta charset="utf-8"><title>Leaky Tokens query API</title>
+<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}code{background:#eee;padding:0 .2em}
+section{border:1px solid #ccc;border-radius:4px;margin:1em 0;padding:.5em 1em}td{padding:0 .5em}</style></head>
+<body><h1>Leaky Tokens query API</h1><p>OpenAPI document: <a href="/api/v1/openapi.json">/api/v1/openapi.json</a></p>
+<div id="paths"></div>
+<script>
+fetch('/api/v1/openapi.json').then(r => r.json()).then(doc => {
+  const root = document.getElementById('paths');
+  for (const [path, ops] of Object.entries(doc.paths)) for (const [method, op] of Object.entries(ops)) {
+    const s = document.createElement('section');
+    const rows = (op.parameters || []).map(p =>
+      `<tr><td><code>${p.name}</code></td><td>${p.in}</td><td>${p.required ? 'required' : ''}</td><td>${p.description}</td></tr>`).join('');
+    const codes = Object.entries(op.responses).map(([c, r]) => `<code>${c}</code> ${r.description}`).join('<br>');
+    s.innerHTML = `<h3>${method.toUpperCase()} <code>${path}</code></h3><p>${op.summary}</p><table>${rows}</table><p>${codes}</p>`;
+    root.appendChild(s);
+  }
+});
+</script></body></html>"#;

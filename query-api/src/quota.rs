@@ -1,0 +1,166 @@
+//! Reads of the Postgres quota view: a pool, its open holds, an owner's quota.
+
+use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use crate::consistency::{Freshness, wait_for};
+use crate::params::{ReadOptions, WaitBounds, owner, pool_id, read_options};
+use crate::problem::Problem;
+
+/// What the quota handlers share.
+#[derive(Debug, Clone)]
+pub struct QuotaState {
+    pub db: PgPool,
+    pub bounds: WaitBounds,
+}
+
+/// The header that says whether the answer includes the caller's write.
+const VIEW_HEADER: &str = "leaky-view";
+
+type Query_ = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+/// `GET /api/v1/pools/{kind}/{id}/{provider}`: one pool's balance, tier and policy.
+pub async fn get_pool(
+    State(state): State<QuotaState>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    query: Query_,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let Path((kind, id, provider)) = path.map_err(bad_path)?;
+    let pool = pool_id(&kind, &id, &provider)?.to_string();
+    let freshness = settle(&state, query, &headers).await?;
+    let row = quotaview::pool(&state.db, &pool).await?;
+    let Some(row) = row else {
+        return Err(unknown_pool(&pool, freshness));
+    };
+    Ok(answer(json!({ "pool": row }), freshness))
+}
+
+/// `GET /api/v1/pools/{kind}/{id}/{provider}/reservations`: the pool's open holds.
+pub async fn get_reservations(
+    State(state): State<QuotaState>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    query: Query_,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let Path((kind, id, provider)) = path.map_err(bad_path)?;
+    let pool = pool_id(&kind, &id, &provider)?.to_string();
+    let freshness = settle(&state, query, &headers).await?;
+    if quotaview::pool(&state.db, &pool).await?.is_none() {
+        return Err(unknown_pool(&pool, freshness));
+    }
+    let holds = quotaview::open_reservations(&state.db, &pool).await?;
+    Ok(answer(
+        json!({ "pool_id": pool, "reservations": holds }),
+        freshness,
+    ))
+}
+
+/// `GET /api/v1/quota/{kind}/{id}`: an owner's totals across providers, and each pool.
+pub async fn get_owner_quota(
+    State(state): State<QuotaState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    query: Query_,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let Path((kind, id)) = path.map_err(bad_path)?;
+    let owner = owner(&kind, &id)?;
+    let freshness = settle(&state, query, &headers).await?;
+    let totals = quotaview::owner_totals(&state.db, &kind, &id).await?;
+    let Some(totals) = totals else {
+        return Err(with_freshness(
+            Problem::not_found(format!("{owner} has no pool")),
+            freshness,
+        ));
+    };
+    let pools = quotaview::owner_pools(&state.db, &kind, &id).await?;
+    Ok(answer(
+        json!({
+            "owner": owner.to_string(),
+            "totals": {
+                "pools": totals.pools,
+                "granted": totals.granted,
+                "consumed": totals.consumed,
+                "reserved": totals.reserved,
+                "overdraft": totals.overdraft,
+                "remaining": totals.remaining,
+            },
+            "pools": pools,
+        }),
+        freshness,
+    ))
+}
+
+/// `GET /api/v1/quota/{kind}/{id}/{provider}`: an owner's quota for one provider.
+pub async fn get_owner_provider_quota(
+    state: State<QuotaState>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    query: Query_,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    get_pool(state, path, query, headers).await
+}
+
+/// Parses the read options and, given a token, waits for the view to pass it.
+async fn settle(
+    state: &QuotaState,
+    query: Query_,
+    headers: &HeaderMap,
+) -> Result<Option<Freshness>, Problem> {
+    let Query(query) =
+        query.map_err(|rejection| Problem::invalid_parameter("query", rejection.body_text()))?;
+    let header =
+        match headers.get("consistency-token") {
+            Some(value) => Some(value.to_str().map_err(|_| {
+                Problem::invalid_parameter("Consistency-Token", "not visible ASCII")
+            })?),
+            None => None,
+        };
+    let ReadOptions { after, wait } = read_options(&query, header, state.bounds)?;
+    match after {
+        Some(token) => Ok(Some(
+            wait_for(&state.db, quotaview::PROJECTION, token, wait).await?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// The answer, with its freshness in the body and in the `Leaky-View` header.
+fn answer(mut body: Value, freshness: Option<Freshness>) -> Response {
+    body["consistency"] = json!(freshness);
+    let mut response = Json(body).into_response();
+    if let Some(freshness) = freshness {
+        response
+            .headers_mut()
+            .insert(VIEW_HEADER, view_header(&freshness));
+    }
+    response
+}
+
+fn view_header(freshness: &Freshness) -> HeaderValue {
+    HeaderValue::from_static(if freshness.stale { "stale" } else { "fresh" })
+}
+
+fn unknown_pool(pool: &str, freshness: Option<Freshness>) -> Problem {
+    with_freshness(
+        Problem::not_found(format!("pool {pool} is not provisioned")),
+        freshness,
+    )
+}
+
+/// A stale "not found" says so: the pool may exist in a write the view has not reached.
+fn with_freshness(problem: Problem, freshness: Option<Freshness>) -> Problem {
+    match freshness {
+        Some(freshness) => problem.with("consistency", json!(freshness)),
+        None => problem,
+    }
+}
+
+fn bad_path(rejection: PathRejection) -> Problem {
+    Problem::invalid_parameter("path", rejection.body_text())
+}

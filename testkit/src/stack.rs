@@ -1,0 +1,233 @@
+//! The whole system as real binaries: pool processor, command API, projectors and query
+//! API on a unique topic prefix and a fresh Postgres database, for end-to-end tests.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::{Client, StatusCode};
+use serde_json::Value;
+use settings::KafkaSettings;
+use tokio::sync::{Mutex, OnceCell};
+
+use crate::spawn::SpawnedService;
+
+/// One of the services a [`Stack`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Service {
+    Processor,
+    CommandApi,
+    Projectors,
+    QueryApi,
+}
+
+impl Service {
+    fn binary(self) -> &'static str {
+        match self {
+            Self::Processor => "pool-processor",
+            Self::CommandApi => "command-api",
+            Self::Projectors => "projectors",
+            Self::QueryApi => "query-api",
+        }
+    }
+
+    fn listen_key(self) -> &'static str {
+        match self {
+            Self::Processor => "LEAKY_POOL_PROCESSOR__LISTEN",
+            Self::CommandApi => "LEAKY_COMMAND_API__LISTEN",
+            Self::Projectors => "LEAKY_PROJECTORS__LISTEN",
+            Self::QueryApi => "LEAKY_QUERY_API__LISTEN",
+        }
+    }
+}
+
+/// The path of a workspace binary, built (once per test process) if needed, so a test of
+/// one crate can run another crate's binary as it is now.
+pub async fn workspace_binary(name: &str) -> PathBuf {
+    static BUILT: OnceCell<PathBuf> = OnceCell::const_new();
+    let dir = BUILT
+        .get_or_init(|| async {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            // Only the variables a plain `cargo build` sees: the ones cargo sets for a running
+            // test (CARGO_PKG_*, CARGO_MANIFEST_DIR, ...) would make build scripts that watch
+            // them rebuild half the dependency tree.
+            let keep = [
+                "PATH",
+                "HOME",
+                "CARGO_HOME",
+                "RUSTUP_HOME",
+                "RUSTUP_TOOLCHAIN",
+                "CARGO_TARGET_DIR",
+                "RUSTFLAGS",
+            ];
+            let status = tokio::process::Command::new(cargo)
+                .env_clear()
+                .envs(std::env::vars().filter(|(key, _)| keep.contains(&key.as_str())))
+                .args(["build", "--quiet", "--bins"])
+                .args(["-p", "command-api", "-p", "projectors", "-p", "query-api"])
+                .status()
+                .await
+                .expect("cargo runs");
+            assert!(status.success(), "building the service binaries failed");
+            // A test executable lives in <target>/<profile>/deps.
+            let exe = std::env::current_exe().expect("the test knows its executable");
+            exe.parent()
+                .and_then(|deps| deps.parent())
+                .expect("the test executable is in <target>/<profile>/deps")
+                .to_path_buf()
+        })
+        .await;
+    dir.join(name)
+}
+
+/// A fresh Postgres database on the test server; its URL.
+pub async fn fresh_database() -> String {
+    use sqlx::Connection;
+    let base = crate::infra().postgres.url;
+    let name = crate::unique_identifier("view");
+    let mut admin = sqlx::PgConnection::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {base}: {e}"));
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("creating database {name}: {e}"));
+    match base.rfind('/') {
+        Some(slash) => format!("{}/{name}", &base[..slash]),
+        None => panic!("postgres url {base} names no database"),
+    }
+}
+
+/// The services of one deployment, on its own topics and database.
+#[derive(Debug)]
+pub struct Stack {
+    /// Kafka settings of the deployment (with its topic prefix).
+    pub kafka: KafkaSettings,
+    /// Its views' database.
+    pub postgres_url: String,
+    /// Its analytics keyspace.
+    pub keyspace: String,
+    env: Vec<(String, String)>,
+    running: Mutex<BTreeMap<Service, SpawnedService>>,
+    /// An HTTP client without pooled connections (a killed service leaves dead ones).
+    pub http: Client,
+}
+
+impl Stack {
+    /// Creates fresh topics (`partitions` each) and a fresh database, and starts `services`.
+    pub async fn start(partitions: u32, services: &[Service]) -> Self {
+        let prefix = format!("{}.", crate::unique("stack"));
+        let kafka = KafkaSettings {
+            topic_prefix: prefix.clone(),
+            partitions,
+            ..crate::infra().kafka
+        };
+        let postgres_url = fresh_database().await;
+        let keyspace = crate::unique_identifier("view");
+        let env = vec![
+            ("LEAKY_CASSANDRA__KEYSPACE".to_owned(), keyspace.clone()),
+            ("LEAKY_KAFKA__TOPIC_PREFIX".to_owned(), prefix),
+            ("LEAKY_KAFKA__PARTITIONS".to_owned(), partitions.to_string()),
+            ("LEAKY_POSTGRES__URL".to_owned(), postgres_url.clone()),
+        ];
+        let stack = Self {
+            kafka,
+            postgres_url,
+            keyspace,
+            env,
+            running: Mutex::new(BTreeMap::new()),
+            http: Client::builder().pool_max_idle_per_host(0).build().unwrap(),
+        };
+        for service in services {
+            stack.launch(*service, &[]).await;
+        }
+        stack
+    }
+
+    /// The environment every service of the stack gets.
+    pub fn env(&self) -> &[(String, String)] {
+        &self.env
+    }
+
+    /// Starts `service` with `extra` settings on top of the stack's.
+    pub async fn launch(&self, service: Service, extra: &[(&str, &str)]) {
+        let service_instance = spawn(service, &self.env, extra).await;
+        if service == Service::CommandApi {
+            wait_until_accepting_commands(&self.http, &service_instance).await;
+        }
+        self.running.lock().await.insert(service, service_instance);
+    }
+
+    /// Starts another instance of `service` with `extra` settings, owned by the caller
+    /// (e.g. a second projector rebuilding the views into another database).
+    pub async fn spawn_extra(&self, service: Service, extra: &[(&str, &str)]) -> SpawnedService {
+        spawn(service, &self.env, extra).await
+    }
+
+    /// Kills `service` at once (SIGKILL), as a crash would.
+    pub async fn kill(&self, service: Service) {
+        if let Some(running) = self.running.lock().await.remove(&service) {
+            running.kill().await;
+        }
+    }
+
+    /// `http://<service>/<path>`.
+    pub async fn url(&self, service: Service, path: &str) -> String {
+        let running = self.running.lock().await;
+        let instance = running
+            .get(&service)
+            .unwrap_or_else(|| panic!("{service:?} is not running"));
+        instance.url(path)
+    }
+
+    /// POSTs a command to the command API; its status and JSON body.
+    pub async fn command(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let url = self.url(Service::CommandApi, path).await;
+        let response = self.http.post(&url).json(&body).send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// GETs from the query API; its status, `leaky-view` header and JSON body.
+    pub async fn query(&self, path: &str) -> (StatusCode, Option<String>, Value) {
+        let url = self.url(Service::QueryApi, path).await;
+        let response = self.http.get(&url).send().await.unwrap();
+        let status = response.status();
+        let view = response
+            .headers()
+            .get("leaky-view")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (status, view, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+async fn spawn(
+    service: Service,
+    env: &[(String, String)],
+    extra: &[(&str, &str)],
+) -> SpawnedService {
+    let binary = workspace_binary(service.binary()).await;
+    let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    vars.extend_from_slice(extra);
+    SpawnedService::start(binary.to_str().unwrap(), service.listen_key(), &vars).await
+}
+
+/// Until the processor has joined and answers (a fresh group takes a few seconds).
+async fn wait_until_accepting_commands(http: &Client, api: &SpawnedService) {
+    for _ in 0..300 {
+        let response = http
+            .post(api.url("/api/v1/pools/user/stack-probe/openai/consume"))
+            .json(&serde_json::json!({"amount": 1}))
+            .send()
+            .await;
+        if let Ok(response) = response
+            && response.status() != StatusCode::SERVICE_UNAVAILABLE
+            && response.status() != StatusCode::ACCEPTED
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the command API never reached a processor");
+}
