@@ -10,7 +10,6 @@ pub mod ledger;
 mod load;
 mod ownership;
 mod partition;
-mod records;
 mod reply;
 mod sweeper;
 mod wire;

@@ -10,22 +10,24 @@
 //! hundreds of times a second; flushing all changed pools together keeps the rule a takeover
 //! relies on: every event before the newest snapshot's offset is inside the snapshots.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use domain::{PoolId, Timestamp};
-use eventlog::{ClientRole, TransactionError, Transactions, client_config};
+use eventlog::{ClientRole, TransactionError, Transactions, client_config, partition_for};
+use futures::future::try_join_all;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
+use rdkafka::producer::FutureRecord;
 use rdkafka::{Offset, TopicPartitionList};
-use schemas::PoolCommandEnvelope;
 use settings::KafkaSettings;
 
-use super::ledger::{Decision, PartitionLedger, Undo};
+use super::ledger::{Decision, PartitionLedger, RememberedOutcome, Undo};
 use super::load::{LoadReport, load_partition};
 use super::ownership::OwnershipContext;
-use super::records::BatchRecords;
+use super::reply::reply_for;
 use super::wire::PoolWire;
+use schemas::{ConsistencyToken, PoolCommandEnvelope};
 
 /// How often the pools changed since the last snapshot are snapshotted: what a takeover
 /// may have to replay is the events of one such interval.
@@ -145,48 +147,148 @@ impl PartitionWriter {
         consumer: &StreamConsumer<OwnershipContext>,
         decided: &Decided,
     ) -> Result<usize, TransactionError> {
+        let Decided {
+            span,
+            commands: batch,
+            decisions,
+            undo,
+            now,
+        } = decided;
+        let (span, now) = (*span, *now);
+        let started = std::time::Instant::now();
+        self.transactions.begin()?;
+        let producer = self.transactions.producer();
+        let send = |topic: &str, partition: i32, key: &str, value: &[u8]| {
+            let record = FutureRecord::to(topic)
+                .partition(partition)
+                .key(key)
+                .payload(value);
+            producer
+                .send_result(record)
+                .map_err(|(e, _)| TransactionError::Abortable(e))
+        };
+
+        // Events first: their offsets become the consistency tokens of the replies.
+        let events_topic = wire.topics.pool_events();
+        let mut deliveries = Vec::new();
+        let mut caused_by = Vec::new();
+        for (command, decision) in batch.iter().zip(decisions) {
+            let Decision::Accepted(events) = decision else {
+                continue;
+            };
+            let key = command.envelope.pool_id.to_string();
+            for event in events {
+                let value = wire
+                    .encode_event(&command.envelope, event)
+                    .await
+                    .map_err(abortable)?;
+                deliveries.push(send(&events_topic, self.partition, &key, &value)?);
+                caused_by.push(command.offset);
+            }
+        }
+        let written = try_join_all(deliveries)
+            .await
+            .map_err(|_| TransactionError::Abortable(KafkaError::Canceled))?;
+        let events_written = written.len();
+        let mut last_event_of: HashMap<i64, ConsistencyToken> = HashMap::new();
+        let mut events_end = self.events_end;
+        for (delivery, command_offset) in written.into_iter().zip(caused_by) {
+            let delivery = delivery.map_err(|(e, _)| TransactionError::Abortable(e))?;
+            last_event_of.insert(
+                command_offset,
+                ConsistencyToken {
+                    partition: self.partition,
+                    offset: delivery.offset,
+                },
+            );
+            events_end = delivery.offset + 1;
+        }
+
+        // Rejections worth keeping, replies, and what each command led to (for retries).
+        let mut pending = Vec::new();
+        for (command, decision) in batch.iter().zip(decisions) {
+            let envelope = &command.envelope;
+            let token = last_event_of.get(&command.offset).copied();
+            if let Decision::Accepted(_) | Decision::Rejected(_) = decision {
+                self.ledger.remember(envelope, remembered(decision, token));
+            }
+            if let Decision::Rejected(rejection) = decision
+                && rejection.is_decision()
+            {
+                let value = wire
+                    .encode_rejection(envelope, rejection, now)
+                    .await
+                    .map_err(abortable)?;
+                let key = envelope.pool_id.to_string();
+                pending.push(send(
+                    &wire.topics.pool_rejections(),
+                    self.partition,
+                    &key,
+                    &value,
+                )?);
+            }
+            let unprovisioned = domain::TokenPool::default();
+            let pool = self
+                .ledger
+                .slot(&envelope.pool_id)
+                .map_or(&unprovisioned, |s| &s.pool);
+            let reply = reply_for(envelope, decision, token, pool, now);
+            let value = wire.encode_reply(&reply).await.map_err(abortable)?;
+            let partition = partition_for(envelope.reply_to.as_bytes(), wire.replies_partitions);
+            pending.push(send(
+                &wire.topics.replies(),
+                partition,
+                &envelope.reply_to,
+                &value,
+            )?);
+        }
+
+        // Pools the batch touched stay marked (even if it aborts: an extra snapshot is harmless).
+        self.unsnapshotted.extend(undo.touched().cloned());
+        let flush = self.last_flush.elapsed() >= SNAPSHOT_EVERY;
+        let to_snapshot: Vec<PoolId> = if flush {
+            self.unsnapshotted.iter().cloned().collect()
+        } else {
+            Vec::new()
+        };
+        for pool_id in &to_snapshot {
+            let Some(slot) = self.ledger.slot(pool_id) else {
+                continue;
+            };
+            let value = wire
+                .encode_snapshot(pool_id, slot, events_end)
+                .await
+                .map_err(abortable)?;
+            pending.push(send(
+                &wire.topics.pool_state(),
+                self.partition,
+                &pool_id.to_string(),
+                &value,
+            )?);
+        }
+        // Wait for every record here rather than in the commit's own flush, which only
+        // notices deliveries on its 100 ms polling cadence.
+        for delivery in try_join_all(pending)
+            .await
+            .map_err(|_| TransactionError::Abortable(KafkaError::Canceled))?
+        {
+            delivery.map_err(|(e, _)| TransactionError::Abortable(e))?;
+        }
+
         let mut offsets = TopicPartitionList::new();
         offsets
             .add_partition_offset(
                 &wire.topics.pool_commands(),
                 self.partition,
-                Offset::Offset(decided.span.last + 1),
+                Offset::Offset(span.last + 1),
             )
             .map_err(TransactionError::Fatal)?;
         let group = consumer
             .group_metadata()
             .ok_or(TransactionError::Fatal(KafkaError::Canceled))?;
-        // Pools the batch touched stay marked (even if it aborts: an extra snapshot is harmless).
-        self.unsnapshotted.extend(decided.undo.touched().cloned());
-        let flush = self.last_flush.elapsed() >= SNAPSHOT_EVERY;
-        let snapshots: Vec<PoolId> = if flush {
-            self.unsnapshotted.iter().cloned().collect()
-        } else {
-            Vec::new()
-        };
-
-        let started = Instant::now();
-        self.transactions.begin()?;
-        let transactions = &self.transactions;
-        // The consumed offsets go to the group coordinator while the records go to the
-        // partition leaders: independent round trips of one transaction, so overlap them.
-        let offsets_sent = async {
-            transactions.send_offsets(offsets, group).await?;
-            Ok::<_, TransactionError>(started.elapsed())
-        };
-        let records = BatchRecords {
-            producer: transactions.producer(),
-            wire,
-            partition: self.partition,
-        };
-        let produced = async {
-            let written = records
-                .write(&mut self.ledger, decided, self.events_end, &snapshots)
-                .await?;
-            Ok::<_, TransactionError>((written, started.elapsed()))
-        };
-        let (produced, offsets_sent) = tokio::join!(produced, offsets_sent);
-        let ((written, produced), offsets_sent) = (produced?, offsets_sent?);
+        let produced = started.elapsed();
+        self.transactions.send_offsets(offsets, group).await?;
+        let offsets_sent = started.elapsed();
         self.transactions.commit().await?;
         if flush {
             self.unsnapshotted.clear();
@@ -198,8 +300,8 @@ impl PartitionWriter {
             committed_ms = started.elapsed().as_millis() as u64,
             "transaction timings"
         );
-        self.events_end = written.events_end;
-        Ok(written.events)
+        self.events_end = events_end;
+        Ok(events_written)
     }
 }
 
@@ -212,13 +314,13 @@ pub struct OffsetSpan {
 }
 
 /// A batch as decided, before it is written.
-pub struct Decided {
-    pub span: OffsetSpan,
-    pub commands: Vec<Command>,
-    pub decisions: Vec<Decision>,
+struct Decided {
+    span: OffsetSpan,
+    commands: Vec<Command>,
+    decisions: Vec<Decision>,
     /// The touched pools as they were, to put back if the transaction fails.
-    pub undo: Undo,
-    pub now: Timestamp,
+    undo: Undo,
+    now: Timestamp,
 }
 
 /// A decoded command and its offset in the commands partition.
@@ -226,4 +328,27 @@ pub struct Decided {
 pub struct Command {
     pub offset: i64,
     pub envelope: PoolCommandEnvelope,
+}
+
+fn remembered(decision: &Decision, token: Option<ConsistencyToken>) -> RememberedOutcome {
+    RememberedOutcome {
+        consistency_token: token.map(|t| t.to_string()),
+        events: match decision {
+            Decision::Accepted(events) => events.iter().map(|e| e.name().to_owned()).collect(),
+            _ => Vec::new(),
+        },
+        rejection: match decision {
+            Decision::Rejected(rejection) => Some(rejection.clone()),
+            _ => None,
+        },
+    }
+}
+
+/// An encoding failure is the registry being unreachable or a schema bug: abort the batch
+/// and retry it rather than write a partial one.
+fn abortable(cause: impl std::fmt::Display) -> TransactionError {
+    tracing::warn!(%cause, "cannot encode a record; aborting the batch");
+    TransactionError::Abortable(KafkaError::MessageProduction(
+        rdkafka::types::RDKafkaErrorCode::InvalidRecord,
+    ))
 }
