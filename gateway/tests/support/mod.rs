@@ -1,0 +1,194 @@
+//! A whole deployment for one test: fresh topics, the real pool processor (in-process, its
+//! `run` function), the stub providers (in-process, so the test reads their usage ledger),
+//! and the gateway binary; plus reading the pool log back.
+#![allow(dead_code)] // each test binary uses a different part
+
+pub mod log;
+
+use std::time::Duration;
+
+use command_api::dispatch::Dispatcher;
+use command_api::pools::PoolsSettings;
+use command_api::processor::{self, Batching};
+use domain::{
+    Actor, CommandId, GrantId, GrantSource, PoolId, Tier, Timestamp, TokenPoolCommand, Tokens,
+};
+use eventlog::{Topics, ensure_topics};
+use llm_stub::StubState;
+use schemas::{CommandReply, PoolCommandEnvelope, ReplyOutcome};
+use settings::KafkaSettings;
+use testkit::SpawnedService;
+use tokio::sync::watch;
+
+const GATEWAY: &str = env!("CARGO_BIN_EXE_gateway");
+const PARTITIONS: u32 = 2;
+
+/// Fresh topics, a processor, the stubs and a gateway.
+pub struct Deployment {
+    pub kafka: KafkaSettings,
+    pub stub: StubState,
+    pub stub_url: String,
+    pub gateway: SpawnedService,
+    dispatcher: Dispatcher,
+    _stop: watch::Sender<bool>,
+}
+
+impl Deployment {
+    /// Starts everything; `gateway_env` adds `LEAKY_*` settings of the gateway.
+    pub async fn start(gateway_env: &[(&str, &str)]) -> Self {
+        let prefix = format!("{}.", testkit::unique("gateway"));
+        let infra = testkit::infra();
+        let kafka = KafkaSettings {
+            topic_prefix: prefix.clone(),
+            partitions: PARTITIONS,
+            ..infra.kafka
+        };
+        ensure_topics(&kafka, &Topics::new(&kafka).pool_topic_specs(PARTITIONS))
+            .await
+            .unwrap();
+
+        let (stop, stopped) = watch::channel(false);
+        let mut until = stopped.clone();
+        tokio::spawn(processor::run(
+            kafka.clone(),
+            infra.registry.clone(),
+            Batching::default(),
+            async move {
+                let _ = until.wait_for(|stop| *stop).await;
+            },
+        ));
+
+        let stub = StubState::default();
+        let service = llm_stub::build_at("127.0.0.1:0".parse().unwrap(), stub.clone())
+            .await
+            .unwrap();
+        let stub_url = format!("http://{}", service.local_addr().unwrap());
+        let mut until = stopped;
+        tokio::spawn(service.run_until(async move {
+            let _ = until.wait_for(|stop| *stop).await;
+        }));
+
+        let partitions = PARTITIONS.to_string();
+        let openai = format!("{stub_url}/openai/v1");
+        let qwen = format!("{stub_url}/qwen/compatible-mode/v1");
+        let gemini = format!("{stub_url}/gemini/v1beta/openai");
+        let gemini_native = format!("{stub_url}/gemini/v1beta");
+        let mut env: Vec<(&str, &str)> = vec![
+            ("LEAKY_KAFKA__TOPIC_PREFIX", &prefix),
+            ("LEAKY_KAFKA__PARTITIONS", &partitions),
+            ("LEAKY_GATEWAY__PROVIDERS__OPENAI__BASE_URL", &openai),
+            ("LEAKY_GATEWAY__PROVIDERS__QWEN__BASE_URL", &qwen),
+            ("LEAKY_GATEWAY__PROVIDERS__GEMINI__BASE_URL", &gemini),
+            (
+                "LEAKY_GATEWAY__PROVIDERS__GEMINI__NATIVE_BASE_URL",
+                &gemini_native,
+            ),
+        ];
+        env.extend_from_slice(gateway_env);
+        let gateway = SpawnedService::start(GATEWAY, "LEAKY_GATEWAY__LISTEN", &env).await;
+
+        let dispatcher = Dispatcher::start(
+            &kafka,
+            &infra.registry,
+            format!("test-{}", testkit::unique("admin")),
+        )
+        .await
+        .unwrap();
+        let deployment = Self {
+            kafka,
+            stub,
+            stub_url,
+            gateway,
+            dispatcher,
+            _stop: stop,
+        };
+        deployment.wait_until_ready().await;
+        deployment
+    }
+
+    async fn wait_until_ready(&self) {
+        let http = reqwest::Client::new();
+        for _ in 0..120 {
+            let ready = http.get(self.gateway.url("/health/ready")).send().await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        panic!("the gateway did not become ready");
+    }
+
+    /// Sends a command as an admin and waits for its reply.
+    pub async fn command(&self, pool: &PoolId, command: TokenPoolCommand) -> CommandReply {
+        let now = command_api::processor::now();
+        let envelope = PoolCommandEnvelope {
+            command_id: CommandId::from_uuid(uuid::Uuid::now_v7()),
+            pool_id: pool.clone(),
+            reply_to: self.dispatcher.instance_id().to_owned(),
+            actor: "admin:root".parse::<Actor>().unwrap(),
+            issued_at: now,
+            deadline: Timestamp::from_millis(now.as_millis() + 60_000).unwrap(),
+            command,
+        };
+        // The processor may still be taking its partitions over: wait for the reply.
+        let reply = self
+            .dispatcher
+            .dispatch(&envelope, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .expect("the processor replies");
+        assert_eq!(reply.outcome, ReplyOutcome::Accepted, "{reply:?}");
+        reply
+    }
+
+    /// Provisions `pool` at `tier` with the default policy and grants it `tokens`.
+    pub async fn pool_with(&self, pool: &str, tier: Tier, tokens: u64) -> PoolId {
+        let pools = PoolsSettings::default();
+        self.pool_with_policy(pool, tier, tokens, &pools).await
+    }
+
+    /// Like [`Self::pool_with`], with the default policy of `pools`.
+    pub async fn pool_with_policy(
+        &self,
+        pool: &str,
+        tier: Tier,
+        tokens: u64,
+        pools: &PoolsSettings,
+    ) -> PoolId {
+        let pool: PoolId = pool.parse().unwrap();
+        let policy = pools.default_policy.resolve(tier, &pools.tiers).unwrap();
+        self.command(
+            &pool,
+            TokenPoolCommand::ProvisionPool {
+                pool: pool.clone(),
+                tier,
+                policy,
+            },
+        )
+        .await;
+        self.command(
+            &pool,
+            TokenPoolCommand::GrantTokens {
+                grant_id: GrantId::from_uuid(uuid::Uuid::now_v7()),
+                amount: Tokens::new(tokens).unwrap(),
+                source: GrantSource::Admin,
+            },
+        )
+        .await;
+        pool
+    }
+
+    /// The gateway's `path`.
+    pub fn url(&self, path: &str) -> String {
+        self.gateway.url(path)
+    }
+
+    /// Usage the stub delivered for `request_id`.
+    pub fn reported(&self, request_id: &str) -> Option<u64> {
+        self.stub
+            .ledger
+            .snapshot()
+            .get(request_id)
+            .map(|u| u.total_tokens)
+    }
+}
