@@ -15,7 +15,7 @@ pub struct Config {
 }
 
 /// The `[gateway]` section.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GatewaySettings {
     /// Address to bind; port 0 picks a free port.
@@ -155,6 +155,15 @@ impl GatewaySettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The documented configuration file and the built-in defaults must not drift apart.
+    #[test]
+    fn the_configuration_file_states_the_defaults() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/leaky.toml");
+        let config: Config =
+            settings::load(Some(std::path::Path::new(path))).expect("config/leaky.toml loads");
+        assert_eq!(config.gateway, GatewaySettings::default());
+    }
 
     #[test]
     fn the_longest_model_prefix_names_the_provider() {
