@@ -38,23 +38,42 @@ pub struct Call {
     pub prepared: Prepared,
 }
 
-/// Runs `call` for `caller`.
+/// Runs `call` for `caller`. The whole call runs in a task of its own, the reserve
+/// included: a client that hangs up while its hold is being taken must not leave the hold
+/// behind.
 pub async fn relay(state: GatewayState, caller: Caller, call: Call) -> Response {
+    let (answer, answered) = oneshot::channel();
+    tokio::spawn(hold_and_call(state, caller, call, answer));
+    match answered.await {
+        Ok(response) => response,
+        Err(_) => Problem::unavailable("the call ended without an answer").into_response(),
+    }
+}
+
+async fn hold_and_call(
+    state: GatewayState,
+    caller: Caller,
+    call: Call,
+    answer: oneshot::Sender<Response>,
+) {
+    let guard = state.inflight.start();
     if let Err(error) = state.upstreams.check(&call.provider) {
         state.metrics.call(&call.provider, "circuit_open");
-        return call_failed(&error).into_response();
+        let _ = answer.send(call_failed(&error).into_response());
+        return;
     }
-    let provider = ProviderName::parse(&call.provider).map_err(|e| {
-        Problem::new(
-            StatusCode::NOT_FOUND,
-            "unknown-provider",
-            "No such provider",
-            e.to_string(),
-        )
-    });
-    let provider = match provider {
+    let provider = match ProviderName::parse(&call.provider) {
         Ok(provider) => provider,
-        Err(problem) => return problem.into_response(),
+        Err(error) => {
+            let problem = Problem::new(
+                StatusCode::NOT_FOUND,
+                "unknown-provider",
+                "No such provider",
+                error.to_string(),
+            );
+            let _ = answer.send(problem.into_response());
+            return;
+        }
     };
     let pool = PoolId::new(caller.owner.clone(), provider);
     let ttl = Duration::from_millis(state.settings.reservation_ttl_ms);
@@ -67,29 +86,16 @@ pub async fn relay(state: GatewayState, caller: Caller, call: Call) -> Response 
         Err(ReserveError::Refused { rejection, limits }) => {
             state.metrics.call(&call.provider, "refused");
             let (problem, headers) = limits::refusal(&rejection, limits.as_deref());
-            return (headers, problem).into_response();
+            let _ = answer.send((headers, problem).into_response());
+            return;
         }
         Err(ReserveError::Unavailable(detail)) => {
             state.metrics.call(&call.provider, "pool_unavailable");
-            return Problem::unavailable(detail).into_response();
+            let _ = answer.send(Problem::unavailable(detail).into_response());
+            return;
         }
     };
-
-    let mut headers = hold
-        .limits
-        .as_ref()
-        .map(limits::headers)
-        .unwrap_or_default();
-    if let Ok(id) = HeaderValue::try_from(hold.reservation_id.to_string()) {
-        headers.insert("x-request-id", id);
-    }
-    let (answer, answered) = oneshot::channel();
-    let guard = state.inflight.start();
-    tokio::spawn(run_call(state, call, hold, answer, guard));
-    match answered.await {
-        Ok(response) => (headers, response).into_response(),
-        Err(_) => Problem::unavailable("the call ended without an answer").into_response(),
-    }
+    run_call(state, call, hold, answer, guard).await;
 }
 
 /// Calls the provider, answers through `answer` as soon as it can, then resolves the hold.
@@ -101,6 +107,7 @@ async fn run_call(
     _guard: InflightGuard,
 ) {
     let request_id = hold.reservation_id.to_string();
+    let headers = hold_headers(&hold);
     let outcome = state
         .upstreams
         .call(
@@ -113,12 +120,12 @@ async fn run_call(
         .await;
     let settlement = match outcome {
         Err(error) => {
-            let _ = answer.send(call_failed(&error).into_response());
+            let _ = answer.send((headers, call_failed(&error)).into_response());
             None
         }
         Ok(Answer::Whole {
             status,
-            headers,
+            headers: upstream_headers,
             body,
         }) => {
             let settlement = status.is_success().then(|| {
@@ -127,10 +134,13 @@ async fn run_call(
                     .and_then(|json| reported_total(call.dialect, &json))
                     .map_or(Settlement::Estimated(hold.amount), Settlement::Reported)
             });
-            let _ = answer.send(passed_on(status, &headers, body));
+            let _ =
+                answer.send((headers, passed_on(status, &upstream_headers, body)).into_response());
             settlement
         }
-        Ok(Answer::Stream(response)) => Some(stream(&state, &call, &hold, response, answer).await),
+        Ok(Answer::Stream(response)) => {
+            Some(stream(&state, &call, &hold, response, (headers, answer)).await)
+        }
     };
     let resolution = match settlement {
         Some(settlement) => {
@@ -156,13 +166,26 @@ async fn run_call(
     state.metrics.call(&call.provider, outcome);
 }
 
+/// The rate-limit headers of the pool after the reserve, and the request id (the hold's).
+fn hold_headers(hold: &Hold) -> HeaderMap {
+    let mut headers = hold
+        .limits
+        .as_ref()
+        .map(limits::headers)
+        .unwrap_or_default();
+    if let Ok(id) = HeaderValue::try_from(hold.reservation_id.to_string()) {
+        headers.insert("x-request-id", id);
+    }
+    headers
+}
+
 /// Passes a stream on while tallying it; returns what to settle once it ended.
 async fn stream(
     state: &GatewayState,
     call: &Call,
     hold: &Hold,
     mut response: reqwest::Response,
-    answer: oneshot::Sender<Response>,
+    (headers, answer): (HeaderMap, oneshot::Sender<Response>),
 ) -> Settlement {
     let (sender, receiver) = mpsc::channel::<Result<Bytes, std::io::Error>>(64);
     let body = Body::from_stream(futures::stream::unfold(receiver, |mut r| async move {
@@ -176,7 +199,7 @@ async fn stream(
     streamed
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    let _ = answer.send(streamed);
+    let _ = answer.send((headers, streamed).into_response());
 
     let idle = Duration::from_millis(
         state
