@@ -29,8 +29,9 @@ use schemas::RegistryCheck;
 use settings::{KafkaSettings, RegistrySettings};
 use tokio::sync::OnceCell;
 
-pub use config::{Config, GatewaySettings, UpstreamSettings};
+pub use config::{Config, GatewayAuthSettings, GatewaySettings, UpstreamSettings};
 
+use crate::caller::Credentials;
 use crate::holds::Holds;
 use crate::inflight::Inflight;
 use crate::metrics::Metrics;
@@ -50,6 +51,8 @@ pub struct GatewayState {
     pub upstreams: Upstreams,
     /// Calls not yet settled.
     pub inflight: Inflight,
+    /// What credentials are checked against.
+    pub credentials: Credentials,
     metrics: Metrics,
 }
 
@@ -70,6 +73,12 @@ impl Gateway {
             config.schema_registry.clone(),
             format!("gateway-{}", uuid::Uuid::new_v4().simple()),
         ));
+        let credentials = Credentials::default();
+        tokio::spawn(follow_auth(
+            credentials.clone(),
+            config.gateway.auth.clone(),
+            config.kafka.clone(),
+        ));
         let registry = telemetry::metrics_registry(SERVICE);
         let inflight = Inflight::default();
         let state = GatewayState {
@@ -80,10 +89,14 @@ impl Gateway {
             },
             upstreams: Upstreams::new(&config.gateway.providers),
             inflight: inflight.clone(),
+            credentials,
             metrics: Metrics::register(&registry),
         };
-        let router = probes::router(readiness(&config.kafka, &config.schema_registry), registry)
-            .merge(routes::routes(state));
+        let readiness =
+            readiness(&config.kafka, &config.schema_registry).with(state.credentials.clone());
+        let router = probes::router(readiness, registry)
+            .merge(routes::routes(state))
+            .layer(axum::middleware::map_response(auth::http::security_headers));
         let service = HttpService::bind(config.gateway.listen, router).await?;
         Ok(Self { service, inflight })
     }
@@ -107,6 +120,46 @@ impl Gateway {
             );
         }
         Ok(())
+    }
+}
+
+/// Fetches the auth service's JWKS and follows the auth log, retrying until both work.
+async fn follow_auth(credentials: Credentials, auth: GatewayAuthSettings, kafka: KafkaSettings) {
+    let http = reqwest::Client::new();
+    loop {
+        let fetched = async {
+            let jwks: serde_json::Value = http
+                .get(&auth.jwks_url)
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            anyhow::Ok(auth::Verifier::from_jwks(&jwks, &auth.issuer)?)
+        };
+        match fetched.await {
+            Ok(verifier) => {
+                let _ = credentials.verifier.set(verifier);
+                break;
+            }
+            Err(error) => {
+                tracing::warn!(%error, url = auth.jwks_url, "cannot fetch the JWKS yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+    loop {
+        match auth::log::follow(&kafka).await {
+            Ok(view) => {
+                let _ = credentials.directory.set(view);
+                tracing::info!("following the auth log");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the auth log yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
     }
 }
 

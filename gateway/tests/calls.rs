@@ -13,8 +13,6 @@ use serde_json::{Value, json};
 use support::Deployment;
 use support::log::{Fate, events, fate_of, holds};
 
-const ALICE: &str = "Bearer user:alice";
-
 fn chat(stream: bool) -> Value {
     json!({
         "model": "gpt-4o-mini",
@@ -27,7 +25,7 @@ fn chat(stream: bool) -> Value {
 async fn post(deployment: &Deployment, path: &str, body: &Value) -> Response {
     Client::new()
         .post(deployment.url(path))
-        .header("authorization", ALICE)
+        .header("authorization", &deployment.alice)
         .json(body)
         .send()
         .await
@@ -265,7 +263,8 @@ async fn bad_requests_are_refused_with_a_problem_and_hold_nothing() {
         .await;
     let http = Client::builder().pool_max_idle_per_host(0).build().unwrap();
     let url = deployment.url("/v1/chat/completions");
-    let send = |auth: Option<&'static str>, kind: &'static str, body: String| {
+    let alice = deployment.alice.as_str();
+    let send = |auth: Option<&str>, kind: &'static str, body: String| {
         let mut request = http.post(&url).header("content-type", kind).body(body);
         if let Some(auth) = auth {
             request = request.header("authorization", auth);
@@ -276,12 +275,13 @@ async fn bad_requests_are_refused_with_a_problem_and_hold_nothing() {
     let cases = [
         (None, json, chat(false).to_string(), 401),
         (Some("Bearer nobody"), json, chat(false).to_string(), 401),
-        (Some(ALICE), "text/plain", chat(false).to_string(), 415),
-        (Some(ALICE), json, "{not json".to_owned(), 400),
-        (Some(ALICE), json, json!({"model": "gpt-4o", "messages": []}).to_string(), 422),
-        (Some(ALICE), json, json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "max_tokens": -1}).to_string(), 422),
-        (Some(ALICE), json, json!({"model": "llama-3", "messages": [{"role": "user", "content": "x"}]}).to_string(), 404),
-        (Some(ALICE), json, json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "x".repeat(4096)}]}).to_string(), 413),
+        (Some("Bearer lt_unknown"), json, chat(false).to_string(), 401),
+        (Some(alice), "text/plain", chat(false).to_string(), 415),
+        (Some(alice), json, "{not json".to_owned(), 400),
+        (Some(alice), json, json!({"model": "gpt-4o", "messages": []}).to_string(), 422),
+        (Some(alice), json, json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "max_tokens": -1}).to_string(), 422),
+        (Some(alice), json, json!({"model": "llama-3", "messages": [{"role": "user", "content": "x"}]}).to_string(), 404),
+        (Some(alice), json, json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "x".repeat(4096)}]}).to_string(), 413),
     ];
     for (auth, kind, body, status) in cases {
         let response = send(auth, kind, body.clone()).await.unwrap();

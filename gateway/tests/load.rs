@@ -43,7 +43,12 @@ async fn spend_equals_reported_usage_under_failures_and_disconnects() {
     .await;
     // One pool small enough to run dry mid-test; the others never do.
     let mut grants = BTreeMap::new();
+    let mut keys = Vec::new();
     for user in 0..USERS {
+        keys.push(format!(
+            "Bearer {}",
+            deployment.api_key(&format!("u{user}")).await
+        ));
         let grant = if user == 0 { 2_000 } else { 1_000_000 };
         let pool = deployment
             .pool_with(&format!("user:u{user}/openai"), Tier::Enterprise, grant)
@@ -65,10 +70,11 @@ async fn spend_equals_reported_usage_under_failures_and_disconnects() {
     let http = Client::builder().pool_max_idle_per_host(0).build().unwrap();
     let url = Arc::new(deployment.url("/v1/chat/completions"));
     let slots = Arc::new(Semaphore::new(CONCURRENCY));
+    let keys = Arc::new(keys);
     let mut calls = Vec::new();
     for i in 0..CALLS {
         let permit = Arc::clone(&slots).acquire_owned().await.unwrap();
-        let (http, url) = (http.clone(), Arc::clone(&url));
+        let (http, url, keys) = (http.clone(), Arc::clone(&url), Arc::clone(&keys));
         calls.push(tokio::spawn(async move {
             let _permit = permit;
             let stream = roll(i, 1) < 50;
@@ -81,7 +87,7 @@ async fn spend_equals_reported_usage_under_failures_and_disconnects() {
             });
             let mut request = http
                 .post(url.as_str())
-                .header("authorization", format!("Bearer user:u{}", i % USERS))
+                .header("authorization", &keys[(i % USERS) as usize])
                 .json(&body);
             if hang_up && !stream {
                 // Gone before the provider (20 ms) has answered.

@@ -41,7 +41,7 @@ async fn the_openai_sdk_chats_through_the_gateway_and_the_pool_pays_the_reported
     let output = tokio::process::Command::new(&python)
         .arg(format!("{SDK_DIR}/chat.py"))
         .arg(&base_url)
-        .arg("user:alice")
+        .arg(deployment.alice.trim_start_matches("Bearer "))
         .output()
         .await
         .unwrap();

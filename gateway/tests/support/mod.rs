@@ -23,14 +23,37 @@ use tokio::sync::watch;
 const GATEWAY: &str = env!("CARGO_BIN_EXE_gateway");
 const PARTITIONS: u32 = 2;
 
-/// Fresh topics, a processor, the stubs and a gateway.
+/// Fresh topics, a processor, the stubs, the auth service and a gateway.
 pub struct Deployment {
     pub kafka: KafkaSettings,
+    /// `Bearer <API key>` of the user `alice`, registered at start.
+    pub alice: String,
+    /// The auth service's base URL.
+    pub auth_url: String,
+    /// Signs tokens with the auth service's own key (to forge expired or foreign ones).
+    pub signer: auth::Signer,
+    /// The issuer the gateway accepts.
+    pub issuer: String,
     pub stub: StubState,
     pub stub_url: String,
     pub gateway: SpawnedService,
     dispatcher: Dispatcher,
     _stop: watch::Sender<bool>,
+}
+
+/// A PKCS#8 RSA key shared by every test run (generating one is slow in debug builds).
+fn signing_key_file() -> String {
+    use rsa::pkcs8::EncodePrivateKey;
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("auth-signing-key.pem");
+    if !path.exists() {
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+        let pem = key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).unwrap();
+        // Write then rename, so parallel tests never read half a key.
+        let partial = path.with_extension(format!("{}.tmp", uuid::Uuid::new_v4()));
+        std::fs::write(&partial, pem.as_bytes()).unwrap();
+        std::fs::rename(&partial, &path).unwrap();
+    }
+    path.display().to_string()
 }
 
 impl Deployment {
@@ -63,10 +86,33 @@ impl Deployment {
             .await
             .unwrap();
         let stub_url = format!("http://{}", service.local_addr().unwrap());
-        let mut until = stopped;
+        let mut until = stopped.clone();
         tokio::spawn(service.run_until(async move {
             let _ = until.wait_for(|stop| *stop).await;
         }));
+
+        let key_file = signing_key_file();
+        let issuer = "https://auth.gateway-tests".to_owned();
+        let auth_service = auth::build(auth::Config {
+            auth: auth::AuthSettings {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                issuer: issuer.clone(),
+                token_ttl_secs: 600,
+                signing_key_file: Some(key_file.clone()),
+                admins: vec!["admin".to_owned()],
+            },
+            kafka: kafka.clone(),
+            schema_registry: infra.registry.clone(),
+        })
+        .await
+        .unwrap();
+        let auth_url = format!("http://{}", auth_service.local_addr().unwrap());
+        let mut until = stopped.clone();
+        tokio::spawn(auth_service.run_until(async move {
+            let _ = until.wait_for(|stop| *stop).await;
+        }));
+        let signer = auth::Signer::from_pem(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
+        let jwks_url = format!("{auth_url}/.well-known/jwks.json");
 
         let partitions = PARTITIONS.to_string();
         let openai = format!("{stub_url}/openai/v1");
@@ -83,6 +129,8 @@ impl Deployment {
                 "LEAKY_GATEWAY__PROVIDERS__GEMINI__NATIVE_BASE_URL",
                 &gemini_native,
             ),
+            ("LEAKY_GATEWAY__AUTH__JWKS_URL", &jwks_url),
+            ("LEAKY_GATEWAY__AUTH__ISSUER", &issuer),
         ];
         env.extend_from_slice(gateway_env);
         let gateway = SpawnedService::start(GATEWAY, "LEAKY_GATEWAY__LISTEN", &env).await;
@@ -94,16 +142,69 @@ impl Deployment {
         )
         .await
         .unwrap();
-        let deployment = Self {
+        let mut deployment = Self {
             kafka,
+            alice: String::new(),
+            auth_url,
+            signer,
+            issuer,
             stub,
             stub_url,
             gateway,
             dispatcher,
             _stop: stop,
         };
+        deployment.alice = format!("Bearer {}", deployment.api_key("alice").await);
         deployment.wait_until_ready().await;
         deployment
+    }
+
+    /// Registers `user` and logs in; returns the access token.
+    pub async fn register(&self, user: &str) -> String {
+        let http = reqwest::Client::new();
+        let credentials =
+            serde_json::json!({"username": user, "password": "a long enough password"});
+        let registered = http
+            .post(format!("{}/api/v1/auth/register", self.auth_url))
+            .json(&credentials)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(registered.status(), reqwest::StatusCode::CREATED);
+        let login: serde_json::Value = http
+            .post(format!("{}/api/v1/auth/login", self.auth_url))
+            .json(&credentials)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        login["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Registers `user` and creates an API key; returns the raw key.
+    pub async fn api_key(&self, user: &str) -> String {
+        let token = self.register(user).await;
+        self.new_key(&token).await.1
+    }
+
+    /// Creates an API key with `token`; returns its id and raw key.
+    pub async fn new_key(&self, token: &str) -> (String, String) {
+        let key: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/api/v1/keys", self.auth_url))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"name": "tests"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (
+            key["id"].as_str().unwrap().to_owned(),
+            key["key"].as_str().unwrap().to_owned(),
+        )
     }
 
     async fn wait_until_ready(&self) {
