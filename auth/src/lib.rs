@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use probes::{HttpService, Readiness};
 use serde::{Deserialize, Serialize};
-use settings::{HttpSettings, KafkaSettings, RegistrySettings};
+use settings::{HttpSettings, KafkaSettings};
 
 pub use directory::Role;
 pub use tokens::{Claims, Signer, TokenError, Verifier};
@@ -29,9 +29,6 @@ pub const SERVICE: &str = "auth";
 pub struct Config {
     pub auth: AuthSettings,
     pub kafka: KafkaSettings,
-    /// Not used by auth itself; accepted so the one configuration file loads.
-    #[serde(default)]
-    pub schema_registry: RegistrySettings,
 }
 
 /// The `[auth]` section.
@@ -62,6 +59,18 @@ impl Default for AuthSettings {
             signing_key_file: None,
             admins: vec!["admin".into()],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The documented configuration file and the built-in defaults must not drift apart.
+    #[test]
+    fn the_configuration_file_states_the_defaults() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/leaky.toml");
+        let config: super::Config =
+            settings::load(Some(std::path::Path::new(path))).expect("config/leaky.toml loads");
+        assert_eq!(config.auth, super::AuthSettings::default());
     }
 }
 

@@ -19,7 +19,7 @@ pub struct ProjectService {
     pub load_from_repo_file: fn() -> Value,
 }
 
-pub const PROJECT_SERVICES: [ProjectService; 7] = [
+pub const PROJECT_SERVICES: [ProjectService; 8] = [
     ProjectService {
         name: "pool-processor",
         http_section: "pool_processor",
@@ -55,6 +55,12 @@ pub const PROJECT_SERVICES: [ProjectService; 7] = [
         http_section: "llm_stub",
         load_from_env: load_from_env::<llm_stub::Config>,
         load_from_repo_file: load_from_repo_file::<llm_stub::Config>,
+    },
+    ProjectService {
+        name: auth::SERVICE,
+        http_section: "auth",
+        load_from_env: load_from_env::<auth::Config>,
+        load_from_repo_file: load_from_repo_file::<auth::Config>,
     },
     ProjectService {
         name: gateway::SERVICE,

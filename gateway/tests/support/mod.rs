@@ -102,7 +102,6 @@ impl Deployment {
                 admins: vec!["admin".to_owned()],
             },
             kafka: kafka.clone(),
-            schema_registry: infra.registry.clone(),
         })
         .await
         .unwrap();
