@@ -62,18 +62,6 @@ impl Default for AuthSettings {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    /// The documented configuration file and the built-in defaults must not drift apart.
-    #[test]
-    fn the_configuration_file_states_the_defaults() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/leaky.toml");
-        let config: super::Config =
-            settings::load(Some(std::path::Path::new(path))).expect("config/leaky.toml loads");
-        assert_eq!(config.auth, super::AuthSettings::default());
-    }
-}
-
 /// The auth service, bound and ready to run.
 pub async fn build(config: Config) -> anyhow::Result<HttpService> {
     let signer = match &config.auth.signing_key_file {
@@ -96,4 +84,16 @@ pub async fn build(config: Config) -> anyhow::Result<HttpService> {
     let router =
         probes::router(readiness, telemetry::metrics_registry(SERVICE)).merge(http::routes(state));
     Ok(HttpService::bind(config.auth.listen, router).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The documented configuration file and the built-in defaults must not drift apart.
+    #[test]
+    fn the_configuration_file_states_the_defaults() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/leaky.toml");
+        let config: super::Config =
+            settings::load(Some(std::path::Path::new(path))).expect("config/leaky.toml loads");
+        assert_eq!(config.auth, super::AuthSettings::default());
+    }
 }
