@@ -128,6 +128,8 @@ async fn run_call(
             headers: upstream_headers,
             body,
         }) => {
+            // A success without a usage report is charged the whole hold: the provider did
+            // the work, and the hold is an upper bound of it. A refusal (4xx) is released.
             let settlement = status.is_success().then(|| {
                 serde_json::from_slice(&body)
                     .ok()
