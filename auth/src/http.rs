@@ -26,6 +26,10 @@ pub struct AuthState {
     pub signer: Signer,
     pub view: DirectoryView,
     pub appender: Appender,
+    /// One change at a time in this instance (decide, append, read back), so two requests
+    /// never both pass a check that the other's event invalidates. Across instances the
+    /// log's order decides, and a loser learns it when it reads its event back.
+    pub writes: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The routes, with security headers on every answer.
@@ -104,6 +108,17 @@ fn refused(refusal: Refusal) -> Problem {
     }
 }
 
+/// Decides `event` against the directory, appends it and waits until it is read back.
+async fn decide_and_record(
+    state: &AuthState,
+    event: AuthEvent,
+    decide: impl FnOnce(&crate::directory::Directory, AuthEvent) -> Result<AuthEvent, Refusal>,
+) -> Result<(), Problem> {
+    let _one_at_a_time = state.writes.lock().await;
+    let event = state.view.read(|d| decide(d, event)).map_err(refused)?;
+    record(state, &event).await
+}
+
 /// Appends `event` and waits until this instance has read it back.
 async fn record(state: &AuthState, event: &AuthEvent) -> Result<(), Problem> {
     let offset = state.appender.append(event).await.map_err(|e| {
@@ -142,12 +157,19 @@ async fn register(State(state): State<AuthState>, bytes: Bytes) -> Result<Respon
         .map_err(Problem::unavailable)?;
     let event = AuthEvent::UserRegistered {
         user: user.clone(),
-        password_hash,
+        password_hash: password_hash.clone(),
         role,
         at_ms: now_ms(),
     };
-    let event = state.view.read(|d| d.register(event)).map_err(refused)?;
-    record(&state, &event).await?;
+    decide_and_record(&state, event, |d, e| d.register(e)).await?;
+    // Another instance may have registered the name first: the log's first event wins.
+    let ours = state.view.read(|d| {
+        d.user(&user)
+            .is_some_and(|found| found.password_hash == password_hash)
+    });
+    if !ours {
+        return Err(refused(Refusal::UserExists(user)));
+    }
     let body = json!({"user": user.as_str(), "role": role, "tier": role.tier()});
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
@@ -235,8 +257,7 @@ async fn create_key(
         name: name.clone(),
         at_ms: now_ms(),
     };
-    let event = state.view.read(|d| d.about_user(event)).map_err(refused)?;
-    record(&state, &event).await?;
+    decide_and_record(&state, event, |d, e| d.about_user(e)).await?;
     // The only time the raw key is ever shown.
     let body = json!({"id": key_id, "name": name, "key": raw});
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
@@ -267,8 +288,7 @@ async fn revoke_key(
         key_id,
         at_ms: now_ms(),
     };
-    let event = state.view.read(|d| d.about_user(event)).map_err(refused)?;
-    record(&state, &event).await?;
+    decide_and_record(&state, event, |d, e| d.about_user(e)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -301,7 +321,6 @@ async fn add_member(
         org,
         at_ms: now_ms(),
     };
-    let event = state.view.read(|d| d.about_user(event)).map_err(refused)?;
-    record(&state, &event).await?;
+    decide_and_record(&state, event, |d, e| d.about_user(e)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -79,6 +79,7 @@ pub async fn build(config: Config) -> anyhow::Result<HttpService> {
         signer,
         view,
         appender: log::Appender::new(&config.kafka)?,
+        writes: Arc::default(),
     };
     let readiness = Readiness::new().with(eventlog::KafkaCheck::new(config.kafka.clone()));
     let router =

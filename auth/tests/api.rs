@@ -222,3 +222,49 @@ async fn bad_input_is_refused_with_a_problem_and_records_nothing() {
     .await;
     assert_eq!(login.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_name_raced_for_by_two_instances_goes_to_exactly_one_registrant() {
+    let prefix = format!("{}.", testkit::unique("auth"));
+    let (first, second) = tokio::join!(start(&prefix), start(&prefix));
+    let attempts = (0..8).map(|i| {
+        let service = if i % 2 == 0 { &first } else { &second };
+        let password = format!("{PASSWORD} number {i}");
+        async move {
+            let registered = post(
+                service,
+                "/api/v1/auth/register",
+                None,
+                json!({"username": "ivy", "password": password}),
+            )
+            .await;
+            (registered.status(), password)
+        }
+    });
+    let outcomes = futures::future::join_all(attempts).await;
+    let winners: Vec<&String> = outcomes
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::CREATED)
+        .map(|(_, password)| password)
+        .collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|(s, _)| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT)
+    );
+    for service in [&first, &second] {
+        let login = post(
+            service,
+            "/api/v1/auth/login",
+            None,
+            json!({"username": "ivy", "password": winners[0]}),
+        )
+        .await;
+        assert_eq!(
+            login.status(),
+            StatusCode::OK,
+            "the winner's password works on every instance"
+        );
+    }
+}
