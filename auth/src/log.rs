@@ -39,17 +39,50 @@ pub async fn ensure_topic(kafka: &KafkaSettings) -> anyhow::Result<()> {
 }
 
 /// The directory as of the log's position, shared with whoever reads it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DirectoryView {
     directory: Arc<RwLock<Directory>>,
     /// Offset of the next event to apply: a writer waits for it to pass its own event.
     position: watch::Receiver<i64>,
+    /// Asks the broker where the log ends, to catch up on demand.
+    watermarks: Arc<StreamConsumer>,
+    topic: String,
+}
+
+impl std::fmt::Debug for DirectoryView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectoryView")
+            .field("position", &*self.position.borrow())
+            .finish_non_exhaustive()
+    }
 }
 
 impl DirectoryView {
     /// Reads the directory.
     pub fn read<T>(&self, f: impl FnOnce(&Directory) -> T) -> T {
         f(&self.directory.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Waits until everything in the log now has been applied (at most 2 s): for a reader
+    /// that missed something which may have just been written, e.g. a key created a moment
+    /// ago. Returns whether it caught up.
+    pub async fn catch_up(&self) -> bool {
+        match end_offset(self.watermarks.as_ref(), &self.topic, 0).await {
+            Ok(0) => true,
+            Ok(end) => {
+                let mut position = self.position.clone();
+                tokio::time::timeout(
+                    Duration::from_secs(2),
+                    position.wait_for(|next| *next >= end),
+                )
+                .await
+                .is_ok_and(|r| r.is_ok())
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot find the end of the auth log");
+                false
+            }
+        }
     }
 
     /// Waits until the event at `offset` has been applied (read-your-writes), at most 10 s.
@@ -108,9 +141,18 @@ pub async fn follow(kafka: &KafkaSettings) -> anyhow::Result<DirectoryView> {
             }
         }
     });
+    let watermarks: StreamConsumer = client_config(
+        kafka,
+        &ClientRole::Consumer {
+            group_id: format!("auth-watermarks-{}", uuid::Uuid::new_v4()),
+        },
+    )
+    .create()?;
     let view = DirectoryView {
         directory,
         position,
+        watermarks: Arc::new(watermarks),
+        topic: name,
     };
     if end > 0 && !view.caught_up_to(end - 1).await {
         anyhow::bail!("could not read the auth log up to its end ({end})");

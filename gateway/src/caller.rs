@@ -80,7 +80,7 @@ impl FromRequestParts<GatewayState> for Caller {
             .map(str::trim)
             .ok_or_else(|| unauthorized("send Authorization: Bearer <API key or access token>"))?;
         let identity = if credential.starts_with(KEY_PREFIX) {
-            by_key(&state.credentials, credential)?
+            by_key(&state.credentials, credential).await?
         } else {
             by_token(&state.credentials, credential)?
         };
@@ -113,14 +113,14 @@ impl FromRequestParts<GatewayState> for Caller {
     }
 }
 
-fn by_key(credentials: &Credentials, key: &str) -> Result<Identity, Problem> {
+async fn by_key(credentials: &Credentials, key: &str) -> Result<Identity, Problem> {
     let directory = credentials
         .directory
         .get()
         .ok_or_else(|| Problem::unavailable("the auth log has not been read yet"))?;
     let hash = key_hash(key);
-    directory
-        .read(|d| {
+    let lookup = |directory: &DirectoryView| {
+        directory.read(|d| {
             let (_, found) = d.live_key(&hash)?;
             let user = d.user(&found.user)?;
             Some(Identity {
@@ -129,7 +129,17 @@ fn by_key(credentials: &Credentials, key: &str) -> Result<Identity, Problem> {
                 orgs: user.orgs.iter().map(ToString::to_string).collect(),
             })
         })
-        .ok_or_else(|| unauthorized("unknown or revoked API key"))
+    };
+    if let Some(identity) = lookup(directory) {
+        return Ok(identity);
+    }
+    // A key created a moment ago may not have been read yet: catch up with the log once.
+    if directory.catch_up().await
+        && let Some(identity) = lookup(directory)
+    {
+        return Ok(identity);
+    }
+    Err(unauthorized("unknown or revoked API key"))
 }
 
 fn by_token(credentials: &Credentials, token: &str) -> Result<Identity, Problem> {
