@@ -19,7 +19,7 @@ pub struct ProjectService {
     pub load_from_repo_file: fn() -> Value,
 }
 
-pub const PROJECT_SERVICES: [ProjectService; 5] = [
+pub const PROJECT_SERVICES: [ProjectService; 8] = [
     ProjectService {
         name: "pool-processor",
         http_section: "pool_processor",
@@ -49,6 +49,24 @@ pub const PROJECT_SERVICES: [ProjectService; 5] = [
         http_section: "sagas",
         load_from_env: load_from_env::<sagas::Config>,
         load_from_repo_file: load_from_repo_file::<sagas::Config>,
+    },
+    ProjectService {
+        name: llm_stub::SERVICE,
+        http_section: "llm_stub",
+        load_from_env: load_from_env::<llm_stub::Config>,
+        load_from_repo_file: load_from_repo_file::<llm_stub::Config>,
+    },
+    ProjectService {
+        name: auth::SERVICE,
+        http_section: "auth",
+        load_from_env: load_from_env::<auth::Config>,
+        load_from_repo_file: load_from_repo_file::<auth::Config>,
+    },
+    ProjectService {
+        name: gateway::SERVICE,
+        http_section: "gateway",
+        load_from_env: load_from_env::<gateway::Config>,
+        load_from_repo_file: load_from_repo_file::<gateway::Config>,
     },
 ];
 

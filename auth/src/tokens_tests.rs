@@ -1,0 +1,86 @@
+use std::sync::OnceLock;
+
+use super::*;
+
+const ISSUER: &str = "https://auth.leaky-tokens.test";
+
+/// Key generation is slow in debug builds: one signer for every test.
+fn signer() -> &'static Signer {
+    static SIGNER: OnceLock<Signer> = OnceLock::new();
+    SIGNER.get_or_init(|| Signer::generate().unwrap())
+}
+
+fn verifier() -> Verifier {
+    Verifier::from_jwks(&signer().jwks(), ISSUER).unwrap()
+}
+
+fn claims(exp_from_now: i64) -> Claims {
+    let now = chrono_free_now();
+    Claims {
+        iss: ISSUER.into(),
+        sub: "alice".into(),
+        role: Role::Pro,
+        orgs: vec![],
+        iat: now,
+        exp: now + exp_from_now,
+    }
+}
+
+fn chrono_free_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[test]
+fn a_signed_token_verifies_to_its_claims() {
+    let token = signer().sign(&claims(600)).unwrap();
+    assert_eq!(verifier().verify(&token).unwrap(), claims(600));
+}
+
+#[test]
+fn tampered_expired_foreign_and_unsigned_tokens_are_refused() {
+    let verifier = verifier();
+    let token = signer().sign(&claims(600)).unwrap();
+    let parts: Vec<&str> = token.split('.').collect();
+
+    let forged_payload = URL_SAFE_NO_PAD.encode(
+        serde_json::to_vec(&Claims {
+            role: Role::Admin,
+            ..claims(600)
+        })
+        .unwrap(),
+    );
+    let tampered = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
+    assert!(verifier.verify(&tampered).is_err(), "tampered");
+
+    let expired = signer().sign(&claims(-120)).unwrap();
+    assert!(verifier.verify(&expired).is_err(), "expired");
+
+    let foreign = signer()
+        .sign(&Claims {
+            iss: "https://evil.test".into(),
+            ..claims(600)
+        })
+        .unwrap();
+    assert!(verifier.verify(&foreign).is_err(), "wrong issuer");
+
+    let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    let unsigned = format!("{none_header}.{}.", parts[1]);
+    assert!(verifier.verify(&unsigned).is_err(), "alg none");
+
+    let hmac = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims(600),
+        &EncodingKey::from_secret(signer().jwks().to_string().as_bytes()),
+    )
+    .unwrap();
+    assert!(
+        verifier.verify(&hmac).is_err(),
+        "HS256 with the public key as secret"
+    );
+
+    let other = Signer::generate().unwrap().sign(&claims(600)).unwrap();
+    assert!(verifier.verify(&other).is_err(), "another key");
+}

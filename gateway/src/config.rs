@@ -1,0 +1,202 @@
+//! What the gateway needs to know, from the shared configuration file (`[gateway]`).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+use settings::{HttpSettings, KafkaSettings, RegistrySettings};
+
+/// Configuration of the gateway service.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Config {
+    pub gateway: GatewaySettings,
+    pub kafka: KafkaSettings,
+    pub schema_registry: RegistrySettings,
+}
+
+/// The `[gateway]` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySettings {
+    /// Address to bind; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// How long a reserve may wait for the pool processor's reply before the call is
+    /// refused with 503 (and the hold, if it lands later, released).
+    pub reply_wait_ms: u64,
+    /// How long a hold lives if the gateway never resolves it (it crashed): longer than
+    /// any call, at most the pool policy's maximum TTL.
+    pub reservation_ttl_ms: u64,
+    /// The completion budget of a request that names none.
+    pub default_max_tokens: u64,
+    /// The most completion tokens a request may ask for; larger asks are lowered to it
+    /// (and the upstream is told so), which bounds every hold.
+    pub max_tokens_cap: u64,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Upstream providers by name (the provider part of a pool id).
+    pub providers: BTreeMap<String, UpstreamSettings>,
+    /// Model-name prefix → provider, for `/v1/chat/completions`; the longest prefix wins.
+    pub models: BTreeMap<String, String>,
+    /// Where credentials are checked.
+    pub auth: GatewayAuthSettings,
+}
+
+/// The `[gateway.auth]` section: the auth service whose tokens and keys are accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayAuthSettings {
+    /// The auth service's JWKS.
+    pub jwks_url: String,
+    /// The `iss` tokens must carry.
+    pub issuer: String,
+}
+
+impl Default for GatewayAuthSettings {
+    fn default() -> Self {
+        Self {
+            jwks_url: "http://127.0.0.1:8087/.well-known/jwks.json".into(),
+            issuer: "http://127.0.0.1:8087".into(),
+        }
+    }
+}
+
+/// One upstream provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamSettings {
+    /// Base of its OpenAI-compatible API: chat is `{base_url}/chat/completions`.
+    pub base_url: String,
+    /// Base of Gemini's native API (`{native_base_url}/models/{model}:generateContent`).
+    #[serde(default)]
+    pub native_base_url: Option<String>,
+    /// Bearer key sent upstream, if the provider needs one.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Per attempt: until the whole answer (plain) or its headers (streamed) arrive.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Longest silence allowed between two chunks of a stream.
+    #[serde(default = "default_idle_timeout_ms")]
+    pub stream_idle_timeout_ms: u64,
+    /// Extra attempts after a connection error, timeout, 429 or 5xx (never once a body
+    /// has started).
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// Consecutive failed attempts that open the circuit.
+    #[serde(default = "default_breaker_failures")]
+    pub breaker_failures: u32,
+    /// How long an open circuit refuses calls before letting one through to try.
+    #[serde(default = "default_breaker_open_ms")]
+    pub breaker_open_ms: u64,
+}
+
+fn default_timeout_ms() -> u64 {
+    30_000
+}
+fn default_idle_timeout_ms() -> u64 {
+    30_000
+}
+fn default_retries() -> u32 {
+    2
+}
+fn default_breaker_failures() -> u32 {
+    5
+}
+fn default_breaker_open_ms() -> u64 {
+    10_000
+}
+
+impl UpstreamSettings {
+    /// An upstream at `base_url` with default timeouts, retries and breaker.
+    pub fn at(base_url: impl Into<String>) -> Self {
+        Self {
+            base_url: base_url.into(),
+            native_base_url: None,
+            api_key: None,
+            timeout_ms: default_timeout_ms(),
+            stream_idle_timeout_ms: default_idle_timeout_ms(),
+            retries: default_retries(),
+            breaker_failures: default_breaker_failures(),
+            breaker_open_ms: default_breaker_open_ms(),
+        }
+    }
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        let stub = "http://127.0.0.1:8090";
+        let mut gemini = UpstreamSettings::at(format!("{stub}/gemini/v1beta/openai"));
+        gemini.native_base_url = Some(format!("{stub}/gemini/v1beta"));
+        let providers = BTreeMap::from([
+            (
+                "openai".to_owned(),
+                UpstreamSettings::at(format!("{stub}/openai/v1")),
+            ),
+            ("gemini".to_owned(), gemini),
+            (
+                "qwen".to_owned(),
+                UpstreamSettings::at(format!("{stub}/qwen/compatible-mode/v1")),
+            ),
+        ]);
+        let models = [
+            ("gpt-", "openai"),
+            ("o1", "openai"),
+            ("o3", "openai"),
+            ("o4", "openai"),
+            ("gemini-", "gemini"),
+            ("qwen", "qwen"),
+        ]
+        .into_iter()
+        .map(|(prefix, provider)| (prefix.to_owned(), provider.to_owned()))
+        .collect();
+        Self {
+            listen: HttpSettings::loopback(8086).listen,
+            reply_wait_ms: 5_000,
+            reservation_ttl_ms: 600_000,
+            default_max_tokens: 1_024,
+            max_tokens_cap: 16_384,
+            max_body_bytes: 1024 * 1024,
+            providers,
+            models,
+            auth: GatewayAuthSettings::default(),
+        }
+    }
+}
+
+impl GatewaySettings {
+    /// The provider serving `model`: the one mapped to its longest matching prefix.
+    pub fn provider_of(&self, model: &str) -> Option<&str> {
+        self.models
+            .iter()
+            .filter(|(prefix, _)| model.starts_with(prefix.as_str()))
+            .max_by_key(|(prefix, _)| prefix.len())
+            .map(|(_, provider)| provider.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The documented configuration file and the built-in defaults must not drift apart.
+    #[test]
+    fn the_configuration_file_states_the_defaults() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/leaky.toml");
+        let config: Config =
+            settings::load(Some(std::path::Path::new(path))).expect("config/leaky.toml loads");
+        assert_eq!(config.gateway, GatewaySettings::default());
+    }
+
+    #[test]
+    fn the_longest_model_prefix_names_the_provider() {
+        let mut settings = GatewaySettings::default();
+        settings
+            .models
+            .insert("gpt-4o-special".to_owned(), "qwen".to_owned());
+        assert_eq!(settings.provider_of("gpt-4o-mini"), Some("openai"));
+        assert_eq!(settings.provider_of("gpt-4o-special-1"), Some("qwen"));
+        assert_eq!(settings.provider_of("gemini-2.0-flash"), Some("gemini"));
+        assert_eq!(settings.provider_of("qwen-plus"), Some("qwen"));
+        assert_eq!(settings.provider_of("llama-3"), None);
+    }
+}

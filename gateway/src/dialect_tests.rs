@@ -1,0 +1,130 @@
+use serde_json::json;
+
+use super::*;
+
+const BUDGET: Budget = Budget {
+    default_max_tokens: 100,
+    max_tokens_cap: 1_000,
+};
+
+fn openai(body: serde_json::Value) -> Result<Prepared, RequestError> {
+    prepare(
+        Dialect::OpenAiChat,
+        body.to_string().as_bytes(),
+        BUDGET,
+        None,
+    )
+}
+
+#[test]
+fn a_request_without_a_budget_gets_the_default_written_into_it() {
+    let prepared =
+        openai(json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}))
+            .unwrap();
+    assert_eq!(prepared.body["max_tokens"], 100);
+    assert_eq!(prepared.completion_budget, 100);
+    assert!(!prepared.stream);
+}
+
+#[test]
+fn a_budget_over_the_cap_is_lowered_to_it_in_the_field_the_caller_used() {
+    let prepared = openai(
+        json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}],
+                                "max_completion_tokens": 5_000, "n": 2}),
+    )
+    .unwrap();
+    assert_eq!(prepared.body["max_completion_tokens"], 1_000);
+    assert!(prepared.body.get("max_tokens").is_none());
+    assert_eq!(prepared.completion_budget, 2_000);
+}
+
+#[test]
+fn the_prompt_estimate_bounds_any_tokenizer_from_above() {
+    let text = "a fairly ordinary sentence, with punctuation; and ünïcödé.";
+    let prepared =
+        openai(json!({"model": "gpt-4o", "messages": [{"role": "user", "content": text}]}))
+            .unwrap();
+    // Every token is at least one byte, and a message costs a few tokens of framing.
+    assert!(prepared.prompt_estimate >= text.len() as u64 + 3 + 3);
+    assert_eq!(prepared.worst_case(), prepared.prompt_estimate + 100);
+}
+
+#[test]
+fn a_stream_always_asks_for_usage_and_remembers_whether_the_caller_did() {
+    let quiet = openai(json!({"model": "gpt-4o", "stream": true,
+                              "messages": [{"role": "user", "content": "hi"}]}))
+    .unwrap();
+    assert_eq!(quiet.body["stream_options"]["include_usage"], true);
+    assert!(!quiet.caller_wants_stream_usage);
+    let asking = openai(json!({"model": "gpt-4o", "stream": true,
+                               "stream_options": {"include_usage": true},
+                               "messages": [{"role": "user", "content": "hi"}]}))
+    .unwrap();
+    assert!(asking.caller_wants_stream_usage);
+}
+
+#[test]
+fn bad_requests_name_their_field() {
+    let field = |body| match openai(body) {
+        Err(RequestError::Invalid { field, .. }) => field,
+        other => panic!("expected an invalid field, got {other:?}"),
+    };
+    assert_eq!(
+        field(json!({"messages": [{"role": "user", "content": "hi"}]})),
+        "model"
+    );
+    assert_eq!(
+        field(json!({"model": "gpt-4o", "messages": []})),
+        "messages"
+    );
+    assert_eq!(
+        field(json!({"model": "gpt-4o", "messages": [{"content": "x"}], "max_tokens": 0})),
+        "max_tokens"
+    );
+    assert_eq!(
+        field(json!({"model": "gpt-4o", "messages": [{"content": "x"}], "max_tokens": -3})),
+        "max_tokens"
+    );
+    assert_eq!(
+        field(json!({"model": "gpt-4o", "messages": [{"content": "x"}], "stream": "yes"})),
+        "stream"
+    );
+    assert_eq!(
+        field(json!({"model": "gpt-4o", "messages": [{"content": "x"}], "n": 99})),
+        "n"
+    );
+    assert!(matches!(
+        prepare(Dialect::OpenAiChat, b"[1,2]", BUDGET, None),
+        Err(RequestError::Malformed(_))
+    ));
+    assert!(matches!(
+        prepare(Dialect::OpenAiChat, b"{not json", BUDGET, None),
+        Err(RequestError::Malformed(_))
+    ));
+}
+
+#[test]
+fn gemini_budgets_live_in_generation_config() {
+    let body = json!({"contents": [{"parts": [{"text": "hi"}]}],
+                      "generationConfig": {"maxOutputTokens": 50, "candidateCount": 2}});
+    let prepared = prepare(
+        Dialect::GeminiNative,
+        body.to_string().as_bytes(),
+        BUDGET,
+        Some(("gemini-2.0-flash", true)),
+    )
+    .unwrap();
+    assert_eq!(prepared.completion_budget, 100);
+    assert!(prepared.stream);
+    assert_eq!(prepared.model, "gemini-2.0-flash");
+    let defaulted = prepare(
+        Dialect::GeminiNative,
+        json!({"contents": [{"parts": [{"text": "hi"}]}]})
+            .to_string()
+            .as_bytes(),
+        BUDGET,
+        Some(("gemini-2.0-flash", false)),
+    )
+    .unwrap();
+    assert_eq!(defaulted.body["generationConfig"]["maxOutputTokens"], 100);
+}

@@ -1,0 +1,193 @@
+//! The LLM gateway: applications call it instead of their provider (OpenAI-compatible, so
+//! the official SDKs only need another base URL and key). Per call it holds the worst case
+//! in the caller's pool, calls the provider, passes the answer (or stream) on, and settles
+//! the hold to the usage the provider reported — also when the client has left.
+#![forbid(unsafe_code)]
+
+pub mod breaker;
+pub mod caller;
+mod config;
+pub mod dialect;
+pub mod holds;
+pub mod inflight;
+pub mod limits;
+mod metrics;
+mod relay;
+mod routes;
+pub mod sse;
+pub mod upstream;
+pub mod usage;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use command_api::dispatch::Dispatcher;
+use eventlog::KafkaCheck;
+use probes::{HttpService, Readiness};
+use schemas::RegistryCheck;
+use settings::{KafkaSettings, RegistrySettings};
+use tokio::sync::OnceCell;
+
+pub use config::{Config, GatewayAuthSettings, GatewaySettings, UpstreamSettings};
+
+use crate::caller::Credentials;
+use crate::holds::Holds;
+use crate::inflight::Inflight;
+use crate::metrics::Metrics;
+use crate::upstream::Upstreams;
+
+/// Name in logs and metrics.
+pub const SERVICE: &str = "gateway";
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct GatewayState {
+    /// The `[gateway]` section.
+    pub settings: Arc<GatewaySettings>,
+    /// Reserve, settle, release.
+    pub holds: Holds,
+    /// The providers, with their breakers.
+    pub upstreams: Upstreams,
+    /// Calls not yet settled.
+    pub inflight: Inflight,
+    /// What credentials are checked against.
+    pub credentials: Credentials,
+    metrics: Metrics,
+}
+
+/// The gateway, bound and ready to run.
+#[derive(Debug)]
+pub struct Gateway {
+    service: HttpService,
+    inflight: Inflight,
+}
+
+impl Gateway {
+    /// Binds the gateway; it connects to Kafka in the background (503 until then).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let dispatcher = Arc::new(OnceCell::new());
+        tokio::spawn(connect(
+            Arc::clone(&dispatcher),
+            config.kafka.clone(),
+            config.schema_registry.clone(),
+            format!("gateway-{}", uuid::Uuid::new_v4().simple()),
+        ));
+        let credentials = Credentials::default();
+        tokio::spawn(follow_auth(
+            credentials.clone(),
+            config.gateway.auth.clone(),
+            config.kafka.clone(),
+        ));
+        let registry = telemetry::metrics_registry(SERVICE);
+        let inflight = Inflight::default();
+        let state = GatewayState {
+            settings: Arc::new(config.gateway.clone()),
+            holds: Holds {
+                dispatcher,
+                reply_wait: Duration::from_millis(config.gateway.reply_wait_ms),
+            },
+            upstreams: Upstreams::new(&config.gateway.providers),
+            inflight: inflight.clone(),
+            credentials,
+            metrics: Metrics::register(&registry),
+        };
+        let readiness =
+            readiness(&config.kafka, &config.schema_registry).with(state.credentials.clone());
+        let router = probes::router(readiness, registry)
+            .merge(routes::routes(state))
+            .layer(axum::middleware::map_response(auth::http::security_headers));
+        let service = HttpService::bind(config.gateway.listen, router).await?;
+        Ok(Self { service, inflight })
+    }
+
+    /// The address bound.
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.service.local_addr()
+    }
+
+    /// Serves until `shutdown`, then waits (up to 30 s) for the calls still settling.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        self.service.run_until(shutdown).await?;
+        let left = self.inflight.drain(Duration::from_secs(30)).await;
+        if left > 0 {
+            tracing::error!(
+                left,
+                "stopping with calls unsettled; their holds expire at their TTL"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Fetches the auth service's JWKS and follows the auth log, retrying until both work.
+async fn follow_auth(credentials: Credentials, auth: GatewayAuthSettings, kafka: KafkaSettings) {
+    let http = reqwest::Client::new();
+    loop {
+        let fetched = async {
+            let jwks: serde_json::Value = http
+                .get(&auth.jwks_url)
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            anyhow::Ok(auth::Verifier::from_jwks(&jwks, &auth.issuer)?)
+        };
+        match fetched.await {
+            Ok(verifier) => {
+                let _ = credentials.verifier.set(verifier);
+                break;
+            }
+            Err(error) => {
+                tracing::warn!(%error, url = auth.jwks_url, "cannot fetch the JWKS yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+    loop {
+        match auth::log::follow(&kafka).await {
+            Ok(view) => {
+                let _ = credentials.directory.set(view);
+                tracing::info!("following the auth log");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the auth log yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Ready when Kafka and the schema registry answer (every call needs both).
+fn readiness(kafka: &KafkaSettings, registry: &RegistrySettings) -> Readiness {
+    Readiness::new()
+        .with(KafkaCheck::new(kafka.clone()))
+        .with(RegistryCheck::new(registry.clone()))
+}
+
+/// Connects the dispatcher, retrying until Kafka answers.
+async fn connect(
+    cell: Arc<OnceCell<Dispatcher>>,
+    kafka: KafkaSettings,
+    registry: RegistrySettings,
+    instance_id: String,
+) {
+    loop {
+        match Dispatcher::start(&kafka, &registry, instance_id.clone()).await {
+            Ok(dispatcher) => {
+                let _ = cell.set(dispatcher);
+                tracing::info!(instance_id, "ready for calls");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot reach Kafka yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The gateway service.
+
+use gateway::{Config, Gateway, SERVICE};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config: Config = settings::load_or_exit(SERVICE);
+    telemetry::init_tracing(SERVICE);
+    Gateway::build(config)
+        .await?
+        .run_until(probes::shutdown_signal())
+        .await
+}
