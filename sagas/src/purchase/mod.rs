@@ -1,0 +1,12 @@
+//! The token-purchase saga: a process manager driving each purchase through payment,
+//! grant and capture, and compensating in reverse when a step fails or stalls.
+//!
+//! [`decide`] and [`ids`] are pure; [`runner`] feeds them from `purchase.state` and
+//! performs their actions against the payment provider and the pool processor.
+
+pub mod decide;
+pub mod ids;
+mod payment;
+pub mod runner;
+
+pub use payment::PaymentClient;
