@@ -20,6 +20,7 @@ pub struct ProjectService {
 }
 
 pub const PROJECT_SERVICES: [ProjectService; 8] = [
+pub const PROJECT_SERVICES: [ProjectService; 6] = [
     ProjectService {
         name: "pool-processor",
         http_section: "pool_processor",
@@ -67,6 +68,10 @@ pub const PROJECT_SERVICES: [ProjectService; 8] = [
         http_section: "gateway",
         load_from_env: load_from_env::<gateway::Config>,
         load_from_repo_file: load_from_repo_file::<gateway::Config>,
+        name: payment_stub::SERVICE,
+        http_section: "payment_stub",
+        load_from_env: load_from_env::<payment_stub::Config>,
+        load_from_repo_file: load_from_repo_file::<payment_stub::Config>,
     },
 ];
 

@@ -18,7 +18,7 @@ use domain::{
     Actor, GrantSource, Purchase, PurchaseCommand, PurchaseId, PurchaseStep, Timestamp,
     TokenPoolCommand,
 };
-use eventlog::{ClientRole, Topics, client_config, ensure_topics};
+use eventlog::{ClientRole, Topics, client_config};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
@@ -67,9 +67,8 @@ pub async fn run(
     payments: PaymentClient,
     pacing: Pacing,
 ) -> anyhow::Result<()> {
+    // The topics belong to the processors (their writers), which create them.
     let topics = Topics::new(&kafka);
-    ensure_topics(&kafka, &topics.purchase_topic_specs(kafka.partitions)).await?;
-    ensure_topics(&kafka, &topics.pool_topic_specs(kafka.partitions)).await?;
     let codec = PurchaseCodec::new(&registry)?;
     let instance_id = format!("sagas-{}", uuid::Uuid::new_v4().simple());
     let effects = Arc::new(Effects {
