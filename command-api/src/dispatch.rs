@@ -13,7 +13,9 @@ use eventlog::{ClientRole, Topics, client_config, partition_for};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
-use schemas::{CommandReply, PoolCodec, PoolCommandEnvelope};
+use schemas::{
+    CommandReply, PoolCodec, PoolCommandEnvelope, PurchaseCodec, PurchaseCommandEnvelope,
+};
 use settings::{KafkaSettings, RegistrySettings};
 use tokio::sync::oneshot;
 
@@ -61,6 +63,7 @@ pub struct Dispatcher {
     instance_id: String,
     topics: Topics,
     codec: PoolCodec,
+    purchase_codec: PurchaseCodec,
     producer: FutureProducer,
     /// Requests waiting for their reply, by command id. Entries are removed on reply or
     /// when the request gives up, so the map only holds commands in flight.
@@ -116,6 +119,7 @@ impl Dispatcher {
         Ok(Self {
             instance_id,
             topics,
+            purchase_codec: PurchaseCodec::sharing(codec.clone()),
             codec,
             producer,
             waiting,
@@ -135,15 +139,50 @@ impl Dispatcher {
         command: &PoolCommandEnvelope,
         wait: Duration,
     ) -> Result<Option<CommandReply>, DispatchError> {
+        let topic = self.topics.pool_commands();
+        let value = self.codec.encode_command(&topic, command).await?;
+        let key = command.pool_id.to_string();
+        self.send_and_wait(command.command_id, &topic, &key, &value, wait)
+            .await
+    }
+
+    /// Sends a purchase command and waits up to `wait` for its reply, like [`Self::dispatch`].
+    pub async fn dispatch_purchase(
+        &self,
+        command: &PurchaseCommandEnvelope,
+        wait: Duration,
+    ) -> Result<Option<CommandReply>, DispatchError> {
+        let topic = self.topics.purchase_commands();
+        let value = self.purchase_codec.encode_command(&topic, command).await?;
+        let key = command.purchase_id.to_string();
+        self.send_and_wait(command.command_id, &topic, &key, &value, wait)
+            .await
+    }
+
+    async fn send_and_wait(
+        &self,
+        command_id: CommandId,
+        topic: &str,
+        key: &str,
+        value: &[u8],
+        wait: Duration,
+    ) -> Result<Option<CommandReply>, DispatchError> {
         let (sender, receiver) = oneshot::channel();
-        self.lock().insert(command.command_id, sender);
-        let sent = self.send(command).await;
+        self.lock().insert(command_id, sender);
+        let sent = self
+            .producer
+            .send(
+                FutureRecord::to(topic).key(key).payload(value),
+                Duration::from_secs(5),
+            )
+            .await
+            .map_err(|(error, _)| DispatchError::Produce(error));
         if let Err(error) = sent {
-            self.lock().remove(&command.command_id);
+            self.lock().remove(&command_id);
             return Err(error);
         }
         let reply = tokio::time::timeout(wait, receiver).await;
-        self.lock().remove(&command.command_id);
+        self.lock().remove(&command_id);
         Ok(reply.ok().and_then(Result::ok))
     }
 
@@ -151,20 +190,6 @@ impl Dispatcher {
     pub fn reply_of(&self, command_id: &CommandId) -> Option<CommandReply> {
         let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
         recent.replies.get(command_id).cloned()
-    }
-
-    async fn send(&self, command: &PoolCommandEnvelope) -> Result<(), DispatchError> {
-        let topic = self.topics.pool_commands();
-        let value = self.codec.encode_command(&topic, command).await?;
-        let key = command.pool_id.to_string();
-        self.producer
-            .send(
-                FutureRecord::to(&topic).key(&key).payload(&value),
-                Duration::from_secs(5),
-            )
-            .await
-            .map_err(|(error, _)| DispatchError::Produce(error))?;
-        Ok(())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CommandId, oneshot::Sender<CommandReply>>> {

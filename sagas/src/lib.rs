@@ -13,7 +13,7 @@ use schemas::RegistryCheck;
 
 pub use config::{Config, PurchaseSagaSettings};
 
-use crate::purchase::PaymentClient;
+use crate::purchase::{PaymentClient, SagaMetrics};
 
 /// Name in logs and metrics.
 pub const SERVICE: &str = "sagas";
@@ -24,13 +24,14 @@ pub async fn build(config: Config) -> anyhow::Result<HttpService> {
         .with(KafkaCheck::new(config.kafka.clone()))
         .with(RegistryCheck::new(config.schema_registry.clone()));
     let metrics = telemetry::metrics_registry(SERVICE);
+    let saga_metrics = SagaMetrics::register(&metrics)?;
     let service = HttpService::bind(config.sagas.listen, router(readiness, metrics)).await?;
     let saga = &config.purchase_saga;
     let payments = PaymentClient::new(
         &saga.payment_url,
         Duration::from_millis(saga.payment_call_timeout_ms),
     )?;
-    tokio::spawn(run_purchase_saga(config.clone(), payments));
+    tokio::spawn(run_purchase_saga(config.clone(), payments, saga_metrics));
     Ok(service)
 }
 
@@ -40,13 +41,14 @@ pub fn router(readiness: Readiness, metrics: prometheus::Registry) -> Router {
 }
 
 /// Runs the purchase saga, starting it again whenever it stops (Kafka unreachable).
-async fn run_purchase_saga(config: Config, payments: PaymentClient) {
+async fn run_purchase_saga(config: Config, payments: PaymentClient, metrics: SagaMetrics) {
     loop {
         let run = purchase::runner::run(
             config.kafka.clone(),
             config.schema_registry.clone(),
             payments.clone(),
             config.purchase_saga.pacing(),
+            metrics.clone(),
         );
         if let Err(error) = run.await {
             tracing::warn!(%error, "purchase saga stopped; restarting");

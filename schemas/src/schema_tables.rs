@@ -7,7 +7,7 @@ use apache_avro::schema::{Name, ResolvedSchema};
 use crate::datum::current_schema;
 use crate::pool::{COMMAND, EVENT, GRANT_SOURCE, OVERAGE, STRATEGY, TIER};
 use crate::purchase::{FAILURE_CODE, PURCHASE_COMMAND, PURCHASE_EVENT};
-use crate::reply::OUTCOME;
+use crate::reply::{OUTCOME, PURCHASE_STATUS};
 use crate::resolve::type_name;
 use crate::topic::TopicKind;
 
@@ -68,6 +68,10 @@ fn every_enum_lists_its_symbols_in_schema_order() {
     assert_eq!(
         symbols(TopicKind::Replies, "ReplyOutcome"),
         OUTCOME.symbols()
+    );
+    assert_eq!(
+        symbols(TopicKind::Replies, "PurchaseStatus"),
+        PURCHASE_STATUS.symbols()
     );
 }
 

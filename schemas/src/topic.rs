@@ -100,7 +100,10 @@ impl TopicKind {
             Self::PoolEvents => &[include_str!("../avro/token-pool.events/v1.avsc")],
             Self::PoolState => &[include_str!("../avro/token-pool.state/v1.avsc")],
             Self::PoolRejections => &[include_str!("../avro/token-pool.rejections/v1.avsc")],
-            Self::Replies => &[include_str!("../avro/replies/v1.avsc")],
+            Self::Replies => &[
+                include_str!("../avro/replies/v1.avsc"),
+                include_str!("../avro/replies/v2.avsc"),
+            ],
             Self::PurchaseCommands => &[include_str!("../avro/purchase.commands/v1.avsc")],
             Self::PurchaseEvents => &[include_str!("../avro/purchase.events/v1.avsc")],
             Self::PurchaseState => &[include_str!("../avro/purchase.state/v1.avsc")],

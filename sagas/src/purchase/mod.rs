@@ -6,7 +6,9 @@
 
 pub mod decide;
 pub mod ids;
+mod metrics;
 mod payment;
 pub mod runner;
 
+pub use metrics::SagaMetrics;
 pub use payment::PaymentClient;

@@ -28,6 +28,7 @@ use tokio::sync::mpsc;
 
 use super::decide::{Action, PoolAnswer, StepTimeouts, next_action, payment_outcome, pool_outcome};
 use super::ids;
+use super::metrics::SagaMetrics;
 use super::payment::PaymentClient;
 
 /// How the saga paces itself.
@@ -51,6 +52,7 @@ struct Effects {
     topics: Topics,
     actor: Actor,
     pool_reply_wait: Duration,
+    metrics: SagaMetrics,
 }
 
 /// A purchase the saga is driving.
@@ -66,6 +68,7 @@ pub async fn run(
     registry: RegistrySettings,
     payments: PaymentClient,
     pacing: Pacing,
+    metrics: SagaMetrics,
 ) -> anyhow::Result<()> {
     // The topics belong to the processors (their writers), which create them.
     let topics = Topics::new(&kafka);
@@ -79,6 +82,7 @@ pub async fn run(
         topics: topics.clone(),
         actor: "system:sagas".parse()?,
         pool_reply_wait: pacing.pool_reply_wait,
+        metrics,
     });
 
     let (states, mut state_rx) = mpsc::channel(1024);
@@ -98,6 +102,10 @@ pub async fn run(
             }
             _ = tick.tick() => {}
         }
+        effects
+            .metrics
+            .in_progress
+            .set(i64::try_from(book.len()).unwrap_or(i64::MAX));
         let now = wall_clock();
         let instant = Instant::now();
         for (id, tracked) in &mut book {
@@ -188,8 +196,18 @@ async fn perform(effects: &Effects, id: PurchaseId, step: PurchaseStep, action: 
     };
     let Some(command) = outcome else {
         tracing::info!(purchase_id = %id, %step, "no definite outcome yet; will retry");
+        effects
+            .metrics
+            .steps
+            .with_label_values(&[step.code(), "retry"])
+            .inc();
         return;
     };
+    effects
+        .metrics
+        .steps
+        .with_label_values(&[step.code(), "recorded"])
+        .inc();
     if let Err(error) = record(effects, id, command).await {
         tracing::warn!(purchase_id = %id, %step, %error, "cannot record the outcome; will retry");
     }
