@@ -4,7 +4,8 @@
 //! of the replies topic (the partition of its instance id), matched by command id. A reply
 //! that does not arrive in time leaves the command in flight; the caller answers 202.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,7 +20,18 @@ use schemas::{
 use settings::{KafkaSettings, RegistrySettings};
 use tokio::sync::oneshot;
 
-type Waiting = Arc<Mutex<HashMap<CommandId, oneshot::Sender<CommandReply>>>>;
+/// Requests waiting for a reply, by command id, oldest first. Retries of one idempotency
+/// key share a command id, and each of their records is answered once: the n-th reply goes
+/// to the n-th request still waiting.
+type Waiting = Arc<Mutex<HashMap<CommandId, VecDeque<Waiter>>>>;
+
+/// One request waiting for a reply.
+#[derive(Debug)]
+struct Waiter {
+    /// Tells this request's entry from its duplicates', to remove only its own.
+    ticket: u64,
+    sender: oneshot::Sender<CommandReply>,
+}
 
 /// How many recent replies an instance keeps for `GET /commands/{id}` after a 202.
 const REMEMBERED_REPLIES: usize = 10_000;
@@ -68,6 +80,8 @@ pub struct Dispatcher {
     /// Requests waiting for their reply, by command id. Entries are removed on reply or
     /// when the request gives up, so the map only holds commands in flight.
     waiting: Waiting,
+    /// Source of waiter tickets.
+    next_ticket: Arc<AtomicU64>,
     /// Replies received lately, so a client answered 202 can poll for the outcome.
     recent: Arc<Mutex<RecentReplies>>,
 }
@@ -123,6 +137,7 @@ impl Dispatcher {
             codec,
             producer,
             waiting,
+            next_ticket: Arc::default(),
             recent,
         })
     }
@@ -168,7 +183,11 @@ impl Dispatcher {
         wait: Duration,
     ) -> Result<Option<CommandReply>, DispatchError> {
         let (sender, receiver) = oneshot::channel();
-        self.lock().insert(command_id, sender);
+        let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
+        self.lock()
+            .entry(command_id)
+            .or_default()
+            .push_back(Waiter { ticket, sender });
         let sent = self
             .producer
             .send(
@@ -178,11 +197,11 @@ impl Dispatcher {
             .await
             .map_err(|(error, _)| DispatchError::Produce(error));
         if let Err(error) = sent {
-            self.lock().remove(&command_id);
+            self.give_up(command_id, ticket);
             return Err(error);
         }
         let reply = tokio::time::timeout(wait, receiver).await;
-        self.lock().remove(&command_id);
+        self.give_up(command_id, ticket);
         Ok(reply.ok().and_then(Result::ok))
     }
 
@@ -192,7 +211,18 @@ impl Dispatcher {
         recent.replies.get(command_id).cloned()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CommandId, oneshot::Sender<CommandReply>>> {
+    /// Removes this request's entry (if no reply took it already).
+    fn give_up(&self, command_id: CommandId, ticket: u64) {
+        let mut waiting = self.lock();
+        if let Some(queue) = waiting.get_mut(&command_id) {
+            queue.retain(|w| w.ticket != ticket);
+            if queue.is_empty() {
+                waiting.remove(&command_id);
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CommandId, VecDeque<Waiter>>> {
         self.waiting
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -228,15 +258,28 @@ async fn deliver_replies(
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(reply.clone());
-                let waiter = waiting
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&reply.command_id);
-                if let Some(waiter) = waiter {
-                    let _ = waiter.send(reply);
-                }
+                hand_over(&waiting, reply);
             }
             Err(error) => tracing::warn!(%error, "undecodable reply"),
         }
+    }
+}
+
+/// Gives `reply` to the oldest request still waiting for its command id.
+fn hand_over(waiting: &Waiting, mut reply: CommandReply) {
+    let command_id = reply.command_id;
+    let mut waiting = waiting.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(queue) = waiting.get_mut(&command_id) else {
+        return;
+    };
+    while let Some(waiter) = queue.pop_front() {
+        match waiter.sender.send(reply) {
+            Ok(()) => break,
+            // That request gave up meanwhile: the next one gets the reply.
+            Err(returned) => reply = returned,
+        }
+    }
+    if queue.is_empty() {
+        waiting.remove(&command_id);
     }
 }

@@ -75,8 +75,9 @@ fn purchase_id(key: &IdempotencyKey, actor: &Actor) -> PurchaseId {
     })
 }
 
-/// `POST /api/v1/purchases`: 201 with the purchase when placed, 200 when it already was,
-/// 409 when the key was used for another order, 202 while the processor has not answered.
+/// `POST /api/v1/purchases`: 201 with the purchase once placed (a retry with the same key
+/// and order gets the same answer again), 409 when the key was used for another order, 202
+/// while the processor has not answered.
 pub async fn place(
     State(state): State<AppState>,
     RequestActor(actor): RequestActor,
@@ -114,12 +115,9 @@ pub async fn place(
             ));
         }
     };
-    let placed_now = reply.outcome == ReplyOutcome::Accepted && !reply.events.is_empty();
     let mut response = answer(&reply, json!({ "purchase_id": purchase_id.to_string() }));
-    if placed_now {
-        *response.status_mut() = StatusCode::CREATED;
-    }
     if reply.outcome == ReplyOutcome::Accepted {
+        *response.status_mut() = StatusCode::CREATED;
         let location = format!("/api/v1/purchases/{purchase_id}");
         if let Ok(value) = location.parse() {
             response.headers_mut().insert(header::LOCATION, value);

@@ -21,11 +21,18 @@ pub struct ProjectService {
 
 pub const PROJECT_SERVICES: [ProjectService; 8] = [
 pub const PROJECT_SERVICES: [ProjectService; 6] = [
+pub const PROJECT_SERVICES: [ProjectService; 7] = [
     ProjectService {
         name: "pool-processor",
         http_section: "pool_processor",
         load_from_env: load_from_env::<command_api::ProcessorConfig>,
         load_from_repo_file: load_from_repo_file::<command_api::ProcessorConfig>,
+    },
+    ProjectService {
+        name: "purchase-processor",
+        http_section: "purchase_processor",
+        load_from_env: load_from_env::<command_api::PurchaseProcessorConfig>,
+        load_from_repo_file: load_from_repo_file::<command_api::PurchaseProcessorConfig>,
     },
     ProjectService {
         name: command_api::SERVICE,

@@ -1,11 +1,11 @@
-//! The saga's IO: follows `purchase.state`, performs each purchase's awaited step against
-//! the payment provider or the pool processor, and records the outcome in
+//! The saga's IO: follows the purchases' events, performs each purchase's awaited step
+//! against the payment provider or the pool processor, and records the outcome in
 //! `purchase.commands`.
 //!
-//! It keeps nothing durable of its own. On start it reads `purchase.state` from the
-//! beginning (compacted: one record per purchase) to learn what every unfinished purchase
-//! awaits, and repeats that step; the ids are derived from the purchase, so a step done
-//! before a crash is recognised, not done twice. One action per purchase is in flight at a
+//! It keeps nothing durable of its own. On start it rebuilds every purchase from
+//! `purchase.state` and the events after it (as the processor does on a takeover) to learn
+//! what every unfinished purchase awaits, and repeats that step; the ids are derived from
+//! the purchase, so a step done before a crash is recognised, not done twice. One action per purchase is in flight at a
 //! time; after it, the purchase waits for its next state (or a retry delay) before the
 //! next decision.
 
@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use command_api::dispatch::Dispatcher;
 use domain::{
-    Actor, GrantSource, Purchase, PurchaseCommand, PurchaseId, PurchaseStep, Timestamp,
-    TokenPoolCommand,
+    Actor, Aggregate, GrantSource, Purchase, PurchaseCommand, PurchaseId, PurchaseStatus,
+    PurchaseStep, Timestamp, TokenPoolCommand,
 };
 use eventlog::{ClientRole, Topics, client_config};
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -86,7 +86,7 @@ pub async fn run(
     });
 
     let (states, mut state_rx) = mpsc::channel(1024);
-    tokio::spawn(follow_states(kafka.clone(), topics, codec, states));
+    tokio::spawn(follow_purchases(kafka.clone(), topics, codec, states));
     let (done, mut done_rx) = mpsc::channel::<PurchaseId>(1024);
 
     let mut book: HashMap<PurchaseId, Tracked> = HashMap::new();
@@ -283,13 +283,35 @@ async fn record(effects: &Effects, id: PurchaseId, command: PurchaseCommand) -> 
     Ok(())
 }
 
-/// Reads every partition of `purchase.state` from the beginning, then follows it.
-async fn follow_states(
+/// Rebuilds every purchase as the processor does on a takeover (the newest snapshot of each
+/// from `purchase.state`, then the events after the newest snapshot of the partition), then
+/// follows `purchase.events`, folding each event in and passing the purchase on.
+async fn follow_purchases(
     kafka: KafkaSettings,
     topics: Topics,
     codec: PurchaseCodec,
     states: mpsc::Sender<(PurchaseId, Purchase)>,
 ) -> anyhow::Result<()> {
+    let events_topic = topics.purchase_events();
+    let mut purchases: HashMap<PurchaseId, Purchase> = HashMap::new();
+    let mut assignment = TopicPartitionList::new();
+    for partition in 0..kafka.partitions as i32 {
+        let (snapshots, _) =
+            eventlog::read_committed(&kafka, &topics.purchase_state(), partition, 0).await?;
+        let mut events_from = 0;
+        for record in snapshots {
+            let snapshot = codec
+                .decode_snapshot(record.value.as_deref().unwrap_or_default())
+                .await?;
+            events_from = events_from.max(snapshot.next_event_offset);
+            purchases.insert(snapshot.purchase_id, snapshot.state);
+        }
+        assignment.add_partition_offset(&events_topic, partition, Offset::Offset(events_from))?;
+    }
+    purchases.retain(|_, p| !p.status().is_none_or(|s| s.is_terminal()));
+    for (id, purchase) in &purchases {
+        states.send((*id, purchase.clone())).await?;
+    }
     let consumer: StreamConsumer = client_config(
         &kafka,
         &ClientRole::Consumer {
@@ -297,17 +319,12 @@ async fn follow_states(
         },
     )
     .create()?;
-    let topic = topics.purchase_state();
-    let mut assignment = TopicPartitionList::new();
-    for partition in 0..kafka.partitions as i32 {
-        assignment.add_partition_offset(&topic, partition, Offset::Beginning)?;
-    }
     consumer.assign(&assignment)?;
     loop {
         let message = match consumer.recv().await {
             Ok(message) => message,
             Err(error) => {
-                tracing::warn!(%error, "purchase.state consumer");
+                tracing::warn!(%error, "purchase.events consumer");
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 continue;
             }
@@ -315,20 +332,20 @@ async fn follow_states(
         let Some(payload) = message.payload() else {
             continue;
         };
-        match codec.decode_snapshot(payload).await {
-            Ok(snapshot) => {
-                if states
-                    .send((snapshot.purchase_id, snapshot.state))
-                    .await
-                    .is_err()
-                {
-                    return Ok(());
-                }
-            }
+        let record = match codec.decode_event(payload).await {
+            Ok(record) => record,
             Err(error) => {
-                tracing::error!(%error, offset = message.offset(), "undecodable purchase state")
+                tracing::error!(%error, offset = message.offset(), "undecodable purchase event");
+                continue;
             }
+        };
+        let purchase = purchases.entry(record.purchase_id).or_default();
+        purchase.apply(&record.event);
+        let purchase = purchase.clone();
+        if purchase.status().is_some_and(PurchaseStatus::is_terminal) {
+            purchases.remove(&record.purchase_id);
         }
+        states.send((record.purchase_id, purchase)).await?;
     }
 }
 

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use domain::{GrantSource, Purchase, PurchaseId, PurchaseStatus, TokenPoolEvent};
+use domain::{Aggregate, GrantSource, Purchase, PurchaseId, PurchaseStatus, TokenPoolEvent};
 use eventlog::{Topics, read_topic};
 use schemas::{PoolCodec, PurchaseCodec};
 use serde_json::{Value, json};
@@ -131,15 +131,25 @@ impl Stack {
         assert_eq!(response.status(), 200);
     }
 
-    /// Provisions `user:<user>/openai` through the API.
+    /// Provisions `user:<user>/openai` through the API (waiting while it connects to Kafka).
     pub async fn provision(&self, user: &str) {
-        let response = reqwest::Client::new()
-            .post(self.api.url(&format!("/api/v1/pools/user/{user}/openai")))
-            .json(&json!({"tier": "USER"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let response = reqwest::Client::new()
+                .post(self.api.url(&format!("/api/v1/pools/user/{user}/openai")))
+                .json(&json!({"tier": "USER"}))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap();
+            if status == 503 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+            assert_eq!(status, 200, "{body}");
+            return;
+        }
     }
 
     /// POSTs a purchase; the status and body.
@@ -155,16 +165,35 @@ impl Stack {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    /// The latest state of every purchase, from `purchase.state`.
+    /// How many `PurchaseRequested` events the log holds.
+    pub async fn placed(&self) -> usize {
+        let codec = PurchaseCodec::new(&testkit::infra().registry).unwrap();
+        let topic = Topics::new(&self.kafka).purchase_events();
+        let mut placed = 0;
+        for record in read_topic(&self.kafka, &topic, PARTITIONS).await.unwrap() {
+            let envelope = codec.decode_event(&record.value.unwrap()).await.unwrap();
+            placed += usize::from(matches!(
+                envelope.event,
+                domain::PurchaseEvent::PurchaseRequested { .. }
+            ));
+        }
+        placed
+    }
+
+    /// Every purchase, replayed from its events (the log is the truth; snapshots in
+    /// `purchase.state` trail it by up to a flush interval).
     pub async fn purchases(&self) -> BTreeMap<PurchaseId, Purchase> {
         let codec = PurchaseCodec::new(&testkit::infra().registry).unwrap();
-        let topic = Topics::new(&self.kafka).purchase_state();
-        let mut latest = BTreeMap::new();
+        let topic = Topics::new(&self.kafka).purchase_events();
+        let mut purchases: BTreeMap<PurchaseId, Purchase> = BTreeMap::new();
         for record in read_topic(&self.kafka, &topic, PARTITIONS).await.unwrap() {
-            let snapshot = codec.decode_snapshot(&record.value.unwrap()).await.unwrap();
-            latest.insert(snapshot.purchase_id, snapshot.state);
+            let envelope = codec.decode_event(&record.value.unwrap()).await.unwrap();
+            purchases
+                .entry(envelope.purchase_id)
+                .or_default()
+                .apply(&envelope.event);
         }
-        latest
+        purchases
     }
 
     /// Waits until `expected` purchases exist and every one is completed or failed.
