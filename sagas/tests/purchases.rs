@@ -99,7 +99,13 @@ async fn killing_the_saga_at_random_points_leaves_nobody_charged_or_granted_twic
         let client = reqwest::Client::new();
         for n in 0..PURCHASES {
             let user = ["bob", "carol", "dave"][n % 3];
-            let body = order(user, 500 + n as u64, "pm_card_visa");
+            // Every seventh is over the USER tier's quota cap: the pool refuses the grant.
+            let tokens = if n % 7 == 3 {
+                20_000_000
+            } else {
+                500 + n as u64
+            };
+            let body = order(user, tokens, "pm_card_visa");
             let response = client
                 .post(&api)
                 .header("idempotency-key", format!("stream-{n}"))
@@ -139,6 +145,13 @@ async fn killing_the_saga_at_random_points_leaves_nobody_charged_or_granted_twic
         })
         .collect();
     eprintln!("outcomes: {outcomes:?}");
+    for expected in ["Completed None", "Failed Some(\"grant_refused\")"] {
+        assert!(outcomes.contains(expected), "{expected} among {outcomes:?}");
+    }
+    assert!(
+        outcomes.len() >= 4,
+        "injected failures took effect: {outcomes:?}"
+    );
     stack.assert_ledgers_agree(&purchases).await;
 }
 
