@@ -5,6 +5,7 @@
 //! performs their actions against the payment provider and the pool processor.
 
 pub mod decide;
+mod follow;
 pub mod ids;
 mod metrics;
 mod payment;

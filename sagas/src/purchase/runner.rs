@@ -15,18 +15,17 @@ use std::time::{Duration, Instant};
 
 use command_api::dispatch::Dispatcher;
 use domain::{
-    Actor, Aggregate, GrantSource, Purchase, PurchaseCommand, PurchaseId, PurchaseStatus,
-    PurchaseStep, Timestamp, TokenPoolCommand,
+    Actor, GrantSource, Purchase, PurchaseCommand, PurchaseId, PurchaseStep, Timestamp,
+    TokenPoolCommand,
 };
 use eventlog::{ClientRole, Topics, client_config};
-use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{Message, Offset, TopicPartitionList};
 use schemas::{PoolCommandEnvelope, PurchaseCodec, PurchaseCommandEnvelope, ReplyOutcome};
 use settings::{KafkaSettings, RegistrySettings};
 use tokio::sync::mpsc;
 
 use super::decide::{Action, PoolAnswer, StepTimeouts, next_action, payment_outcome, pool_outcome};
+use super::follow;
 use super::ids;
 use super::metrics::SagaMetrics;
 use super::payment::PaymentClient;
@@ -86,7 +85,12 @@ pub async fn run(
     });
 
     let (states, mut state_rx) = mpsc::channel(1024);
-    tokio::spawn(follow_purchases(kafka.clone(), topics, codec, states));
+    tokio::spawn(follow::follow_purchases(
+        kafka.clone(),
+        topics,
+        codec,
+        states,
+    ));
     let (done, mut done_rx) = mpsc::channel::<PurchaseId>(1024);
 
     let mut book: HashMap<PurchaseId, Tracked> = HashMap::new();
@@ -281,72 +285,6 @@ async fn record(effects: &Effects, id: PurchaseId, command: PurchaseCommand) -> 
         .map_err(|(error, _)| error)?;
     tracing::info!(purchase_id = %id, command = envelope.command.name(), "outcome recorded");
     Ok(())
-}
-
-/// Rebuilds every purchase as the processor does on a takeover (the newest snapshot of each
-/// from `purchase.state`, then the events after the newest snapshot of the partition), then
-/// follows `purchase.events`, folding each event in and passing the purchase on.
-async fn follow_purchases(
-    kafka: KafkaSettings,
-    topics: Topics,
-    codec: PurchaseCodec,
-    states: mpsc::Sender<(PurchaseId, Purchase)>,
-) -> anyhow::Result<()> {
-    let events_topic = topics.purchase_events();
-    let mut purchases: HashMap<PurchaseId, Purchase> = HashMap::new();
-    let mut assignment = TopicPartitionList::new();
-    for partition in 0..kafka.partitions as i32 {
-        let (snapshots, _) =
-            eventlog::read_committed(&kafka, &topics.purchase_state(), partition, 0).await?;
-        let mut events_from = 0;
-        for record in snapshots {
-            let snapshot = codec
-                .decode_snapshot(record.value.as_deref().unwrap_or_default())
-                .await?;
-            events_from = events_from.max(snapshot.next_event_offset);
-            purchases.insert(snapshot.purchase_id, snapshot.state);
-        }
-        assignment.add_partition_offset(&events_topic, partition, Offset::Offset(events_from))?;
-    }
-    purchases.retain(|_, p| !p.status().is_none_or(|s| s.is_terminal()));
-    for (id, purchase) in &purchases {
-        states.send((*id, purchase.clone())).await?;
-    }
-    let consumer: StreamConsumer = client_config(
-        &kafka,
-        &ClientRole::Consumer {
-            group_id: "purchase-saga".into(),
-        },
-    )
-    .create()?;
-    consumer.assign(&assignment)?;
-    loop {
-        let message = match consumer.recv().await {
-            Ok(message) => message,
-            Err(error) => {
-                tracing::warn!(%error, "purchase.events consumer");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                continue;
-            }
-        };
-        let Some(payload) = message.payload() else {
-            continue;
-        };
-        let record = match codec.decode_event(payload).await {
-            Ok(record) => record,
-            Err(error) => {
-                tracing::error!(%error, offset = message.offset(), "undecodable purchase event");
-                continue;
-            }
-        };
-        let purchase = purchases.entry(record.purchase_id).or_default();
-        purchase.apply(&record.event);
-        let purchase = purchase.clone();
-        if purchase.status().is_some_and(PurchaseStatus::is_terminal) {
-            purchases.remove(&record.purchase_id);
-        }
-        states.send((record.purchase_id, purchase)).await?;
-    }
 }
 
 /// Now, by this machine's clock, as the domain counts time.
