@@ -1,7 +1,8 @@
 //! Acceptance of the purchase saga on the real binaries: every branch ends with the
-//! provider's charges and the pool's grants in agreement; killing the saga with SIGKILL at
-//! random points of a stream of purchases with injected failures changes nothing in the
-//! end; concurrent duplicates of one request make exactly one purchase.
+//! provider's charges and the pool's grants in agreement; killing the saga (or the purchase
+//! processor) with SIGKILL at random points of a stream of purchases with injected failures
+//! changes nothing in the end; concurrent duplicates of one request make exactly one
+//! purchase.
 
 mod support;
 
@@ -191,5 +192,46 @@ async fn concurrent_duplicates_with_one_key_make_exactly_one_purchase() {
 
     let purchases = stack.all_done(1, Duration::from_secs(30)).await;
     assert_eq!(purchases.len(), 1);
+    stack.assert_ledgers_agree(&purchases).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn killing_the_purchase_processor_mid_stream_loses_and_repeats_nothing() {
+    let mut stack = Stack::start(6_000).await;
+    stack
+        .faults(serde_json::json!({"decline_percent": 20, "capture_failure_percent": 20}))
+        .await;
+    stack.provision("frank").await;
+    const PURCHASES: usize = 20;
+    let api = stack.api.url("/api/v1/purchases");
+    let submitting = tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        for n in 0..PURCHASES {
+            let body = order("frank", 100 + n as u64, "pm_card_visa");
+            // A request caught by the restart is retried with its key, as a client would.
+            loop {
+                let response = client
+                    .post(&api)
+                    .header("idempotency-key", format!("restart-{n}"))
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                if [201, 202].contains(&response.status().as_u16()) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    for pause in [600, 900] {
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        stack.kill_purchase_processor().await;
+        stack.start_purchase_processor().await;
+    }
+    submitting.await.unwrap();
+    let purchases = stack.all_done(PURCHASES, Duration::from_secs(90)).await;
+    assert_eq!(stack.placed().await, PURCHASES, "each purchase placed once");
     stack.assert_ledgers_agree(&purchases).await;
 }

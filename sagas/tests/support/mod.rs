@@ -38,8 +38,8 @@ pub struct Stack {
     pub stub: SpawnedService,
     pub api: SpawnedService,
     pub saga: Option<SpawnedService>,
+    purchase_processor: Option<SpawnedService>,
     _pool_processor: SpawnedService,
-    _purchase_processor: SpawnedService,
 }
 
 impl Stack {
@@ -76,12 +76,6 @@ impl Stack {
             &refs,
         )
         .await;
-        let purchase_processor = SpawnedService::start(
-            &workspace_binary("purchase-processor"),
-            "LEAKY_PURCHASE_PROCESSOR__LISTEN",
-            &refs,
-        )
-        .await;
         let api = SpawnedService::start(
             &workspace_binary("command-api"),
             "LEAKY_COMMAND_API__LISTEN",
@@ -94,23 +88,48 @@ impl Stack {
             stub,
             api,
             saga: None,
+            purchase_processor: None,
             _pool_processor: pool_processor,
-            _purchase_processor: purchase_processor,
         };
+        stack.start_purchase_processor().await;
         stack.start_saga().await;
         stack
     }
 
-    /// Starts the saga (again).
-    pub async fn start_saga(&mut self) {
-        let refs: Vec<(&str, &str)> = self
-            .env
+    fn env(&self) -> Vec<(&str, &str)> {
+        self.env
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let saga =
-            SpawnedService::start(env!("CARGO_BIN_EXE_sagas"), "LEAKY_SAGAS__LISTEN", &refs).await;
+            .collect()
+    }
+
+    /// Starts the saga (again).
+    pub async fn start_saga(&mut self) {
+        let saga = SpawnedService::start(
+            env!("CARGO_BIN_EXE_sagas"),
+            "LEAKY_SAGAS__LISTEN",
+            &self.env(),
+        )
+        .await;
         self.saga = Some(saga);
+    }
+
+    /// Starts the purchase processor (again).
+    pub async fn start_purchase_processor(&mut self) {
+        let processor = SpawnedService::start(
+            &workspace_binary("purchase-processor"),
+            "LEAKY_PURCHASE_PROCESSOR__LISTEN",
+            &self.env(),
+        )
+        .await;
+        self.purchase_processor = Some(processor);
+    }
+
+    /// Kills the purchase processor with SIGKILL.
+    pub async fn kill_purchase_processor(&mut self) {
+        if let Some(processor) = self.purchase_processor.take() {
+            processor.kill().await;
+        }
     }
 
     /// Kills the saga with SIGKILL.
