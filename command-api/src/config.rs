@@ -79,7 +79,7 @@ pub struct PurchaseProcessorConfig {
 impl Default for PurchaseProcessorConfig {
     fn default() -> Self {
         Self {
-            purchase_processor: HttpSettings::loopback(8087),
+            purchase_processor: HttpSettings::loopback(8088),
             kafka: KafkaSettings::default(),
             schema_registry: RegistrySettings::default(),
         }

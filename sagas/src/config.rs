@@ -52,7 +52,7 @@ pub struct PurchaseSagaSettings {
 impl Default for PurchaseSagaSettings {
     fn default() -> Self {
         Self {
-            payment_url: "http://127.0.0.1:8086".into(),
+            payment_url: "http://127.0.0.1:8091".into(),
             payment_call_timeout_ms: 5_000,
             reserve_timeout_ms: 30_000,
             grant_timeout_ms: 30_000,

@@ -12,7 +12,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            payment_stub: HttpSettings::loopback(8086),
+            payment_stub: HttpSettings::loopback(8091),
         }
     }
 }
