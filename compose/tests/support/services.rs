@@ -19,9 +19,7 @@ pub struct ProjectService {
     pub load_from_repo_file: fn() -> Value,
 }
 
-pub const PROJECT_SERVICES: [ProjectService; 8] = [
-pub const PROJECT_SERVICES: [ProjectService; 6] = [
-pub const PROJECT_SERVICES: [ProjectService; 7] = [
+pub const PROJECT_SERVICES: [ProjectService; 10] = [
     ProjectService {
         name: "pool-processor",
         http_section: "pool_processor",
@@ -75,6 +73,8 @@ pub const PROJECT_SERVICES: [ProjectService; 7] = [
         http_section: "gateway",
         load_from_env: load_from_env::<gateway::Config>,
         load_from_repo_file: load_from_repo_file::<gateway::Config>,
+    },
+    ProjectService {
         name: payment_stub::SERVICE,
         http_section: "payment_stub",
         load_from_env: load_from_env::<payment_stub::Config>,
