@@ -3,7 +3,7 @@
 //! many times, however concurrently), and the same key with another order is a 409.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use domain::{Actor, Cents, PoolId, PurchaseCommand, PurchaseId, PurchaseOrder, Timestamp};
 use schemas::{PurchaseCommandEnvelope, ReplyOutcome};
@@ -116,12 +116,9 @@ pub async fn place(
         }
     };
     let mut response = answer(&reply, json!({ "purchase_id": purchase_id.to_string() }));
+    // No Location header yet: purchases become readable through the query API's views.
     if reply.outcome == ReplyOutcome::Accepted {
         *response.status_mut() = StatusCode::CREATED;
-        let location = format!("/api/v1/purchases/{purchase_id}");
-        if let Ok(value) = location.parse() {
-            response.headers_mut().insert(header::LOCATION, value);
-        }
     }
     Ok(response.into_response())
 }
