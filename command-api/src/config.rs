@@ -66,3 +66,22 @@ impl Default for ProcessorConfig {
         }
     }
 }
+
+/// Configuration of the purchase processor (the single writer of purchases), which serves
+/// only its probes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PurchaseProcessorConfig {
+    pub purchase_processor: HttpSettings,
+    pub kafka: KafkaSettings,
+    pub schema_registry: RegistrySettings,
+}
+
+impl Default for PurchaseProcessorConfig {
+    fn default() -> Self {
+        Self {
+            purchase_processor: HttpSettings::loopback(8088),
+            kafka: KafkaSettings::default(),
+            schema_registry: RegistrySettings::default(),
+        }
+    }
+}

@@ -4,7 +4,8 @@
 //! of the replies topic (the partition of its instance id), matched by command id. A reply
 //! that does not arrive in time leaves the command in flight; the caller answers 202.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,11 +14,24 @@ use eventlog::{ClientRole, Topics, client_config, partition_for};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
-use schemas::{CommandReply, PoolCodec, PoolCommandEnvelope};
+use schemas::{
+    CommandReply, PoolCodec, PoolCommandEnvelope, PurchaseCodec, PurchaseCommandEnvelope,
+};
 use settings::{KafkaSettings, RegistrySettings};
 use tokio::sync::oneshot;
 
-type Waiting = Arc<Mutex<HashMap<CommandId, oneshot::Sender<CommandReply>>>>;
+/// Requests waiting for a reply, by command id, oldest first. Retries of one idempotency
+/// key share a command id, and each of their records is answered once: the n-th reply goes
+/// to the n-th request still waiting.
+type Waiting = Arc<Mutex<HashMap<CommandId, VecDeque<Waiter>>>>;
+
+/// One request waiting for a reply.
+#[derive(Debug)]
+struct Waiter {
+    /// Tells this request's entry from its duplicates', to remove only its own.
+    ticket: u64,
+    sender: oneshot::Sender<CommandReply>,
+}
 
 /// How many recent replies an instance keeps for `GET /commands/{id}` after a 202.
 const REMEMBERED_REPLIES: usize = 10_000;
@@ -61,10 +75,13 @@ pub struct Dispatcher {
     instance_id: String,
     topics: Topics,
     codec: PoolCodec,
+    purchase_codec: PurchaseCodec,
     producer: FutureProducer,
     /// Requests waiting for their reply, by command id. Entries are removed on reply or
     /// when the request gives up, so the map only holds commands in flight.
     waiting: Waiting,
+    /// Source of waiter tickets.
+    next_ticket: Arc<AtomicU64>,
     /// Replies received lately, so a client answered 202 can poll for the outcome.
     recent: Arc<Mutex<RecentReplies>>,
 }
@@ -116,9 +133,11 @@ impl Dispatcher {
         Ok(Self {
             instance_id,
             topics,
+            purchase_codec: PurchaseCodec::sharing(codec.clone()),
             codec,
             producer,
             waiting,
+            next_ticket: Arc::default(),
             recent,
         })
     }
@@ -135,15 +154,54 @@ impl Dispatcher {
         command: &PoolCommandEnvelope,
         wait: Duration,
     ) -> Result<Option<CommandReply>, DispatchError> {
+        let topic = self.topics.pool_commands();
+        let value = self.codec.encode_command(&topic, command).await?;
+        let key = command.pool_id.to_string();
+        self.send_and_wait(command.command_id, &topic, &key, &value, wait)
+            .await
+    }
+
+    /// Sends a purchase command and waits up to `wait` for its reply, like [`Self::dispatch`].
+    pub async fn dispatch_purchase(
+        &self,
+        command: &PurchaseCommandEnvelope,
+        wait: Duration,
+    ) -> Result<Option<CommandReply>, DispatchError> {
+        let topic = self.topics.purchase_commands();
+        let value = self.purchase_codec.encode_command(&topic, command).await?;
+        let key = command.purchase_id.to_string();
+        self.send_and_wait(command.command_id, &topic, &key, &value, wait)
+            .await
+    }
+
+    async fn send_and_wait(
+        &self,
+        command_id: CommandId,
+        topic: &str,
+        key: &str,
+        value: &[u8],
+        wait: Duration,
+    ) -> Result<Option<CommandReply>, DispatchError> {
         let (sender, receiver) = oneshot::channel();
-        self.lock().insert(command.command_id, sender);
-        let sent = self.send(command).await;
+        let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
+        self.lock()
+            .entry(command_id)
+            .or_default()
+            .push_back(Waiter { ticket, sender });
+        let sent = self
+            .producer
+            .send(
+                FutureRecord::to(topic).key(key).payload(value),
+                Duration::from_secs(5),
+            )
+            .await
+            .map_err(|(error, _)| DispatchError::Produce(error));
         if let Err(error) = sent {
-            self.lock().remove(&command.command_id);
+            self.give_up(command_id, ticket);
             return Err(error);
         }
         let reply = tokio::time::timeout(wait, receiver).await;
-        self.lock().remove(&command.command_id);
+        self.give_up(command_id, ticket);
         Ok(reply.ok().and_then(Result::ok))
     }
 
@@ -153,21 +211,18 @@ impl Dispatcher {
         recent.replies.get(command_id).cloned()
     }
 
-    async fn send(&self, command: &PoolCommandEnvelope) -> Result<(), DispatchError> {
-        let topic = self.topics.pool_commands();
-        let value = self.codec.encode_command(&topic, command).await?;
-        let key = command.pool_id.to_string();
-        self.producer
-            .send(
-                FutureRecord::to(&topic).key(&key).payload(&value),
-                Duration::from_secs(5),
-            )
-            .await
-            .map_err(|(error, _)| DispatchError::Produce(error))?;
-        Ok(())
+    /// Removes this request's entry (if no reply took it already).
+    fn give_up(&self, command_id: CommandId, ticket: u64) {
+        let mut waiting = self.lock();
+        if let Some(queue) = waiting.get_mut(&command_id) {
+            queue.retain(|w| w.ticket != ticket);
+            if queue.is_empty() {
+                waiting.remove(&command_id);
+            }
+        }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CommandId, oneshot::Sender<CommandReply>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CommandId, VecDeque<Waiter>>> {
         self.waiting
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -203,15 +258,28 @@ async fn deliver_replies(
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(reply.clone());
-                let waiter = waiting
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&reply.command_id);
-                if let Some(waiter) = waiter {
-                    let _ = waiter.send(reply);
-                }
+                hand_over(&waiting, reply);
             }
             Err(error) => tracing::warn!(%error, "undecodable reply"),
         }
+    }
+}
+
+/// Gives `reply` to the oldest request still waiting for its command id.
+fn hand_over(waiting: &Waiting, mut reply: CommandReply) {
+    let command_id = reply.command_id;
+    let mut waiting = waiting.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(queue) = waiting.get_mut(&command_id) else {
+        return;
+    };
+    while let Some(waiter) = queue.pop_front() {
+        match waiter.sender.send(reply) {
+            Ok(()) => break,
+            // That request gave up meanwhile: the next one gets the reply.
+            Err(returned) => reply = returned,
+        }
+    }
+    if queue.is_empty() {
+        waiting.remove(&command_id);
     }
 }

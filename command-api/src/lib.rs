@@ -17,7 +17,7 @@ use schemas::RegistryCheck;
 use settings::{KafkaSettings, RegistrySettings};
 use tokio::sync::OnceCell;
 
-pub use config::{CommandApiSettings, Config, ProcessorConfig};
+pub use config::{CommandApiSettings, Config, ProcessorConfig, PurchaseProcessorConfig};
 
 use crate::dispatch::Dispatcher;
 use crate::http::AppState;
@@ -61,6 +61,41 @@ pub async fn probes_service(
         telemetry::metrics_registry(service),
     );
     Ok(HttpService::bind(listen, router).await?)
+}
+
+/// Runs the single writer of aggregate kind `K` with its probes until a shutdown signal:
+/// the processor stops between batches, the probes once it has.
+pub async fn run_processor_service<K: processor::Kind>(
+    service: &'static str,
+    listen: std::net::SocketAddr,
+    kafka: KafkaSettings,
+    registry: RegistrySettings,
+) -> anyhow::Result<()> {
+    let probes = probes_service(service, listen, &kafka, &registry).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        probes::shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let mut until_signal = stopped.clone();
+    let processor = processor::run::<K>(
+        kafka,
+        registry,
+        processor::Batching::default(),
+        async move {
+            let _ = until_signal.wait_for(|stop| *stop).await;
+        },
+    );
+    let (processed, served) = tokio::join!(processor, async move {
+        let mut until_stopped = stopped;
+        probes
+            .run_until(async move {
+                let _ = until_stopped.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    served?;
+    processed
 }
 
 fn readiness(kafka: &KafkaSettings, registry: &RegistrySettings) -> Readiness {

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use command_api::dispatch::Dispatcher;
+use command_api::processor::PoolKind;
 use domain::{
     Actor, CommandId, DurationMs, EffectivePolicy, GrantId, GrantSource, OverageRule, PoolId,
     RateLimit, RateLimitStrategy, ReservationTtl, Tier, Timestamp, TokenPool, TokenPoolCommand,
@@ -311,7 +312,7 @@ async fn assert_takeover_equals_replay(deployment: &Deployment, pools: &[PoolId]
             .collect();
         let replayed: TokenPool = domain::replay(&history);
         let partition = eventlog::partition_for(pool.to_string().as_bytes(), PARTITIONS);
-        let (loaded, _) = command_api::processor::rebuild_partition(
+        let (loaded, _) = command_api::processor::rebuild_partition::<PoolKind>(
             &deployment.kafka,
             &testkit::infra().registry,
             partition,
@@ -319,7 +320,7 @@ async fn assert_takeover_equals_replay(deployment: &Deployment, pools: &[PoolId]
         .await
         .unwrap();
         assert_eq!(
-            loaded.slot(pool).map(|slot| &slot.pool),
+            loaded.slot(pool).map(|slot| &slot.state),
             Some(&replayed),
             "what a takeover loads for {pool} differs from its replayed events"
         );
@@ -422,7 +423,7 @@ async fn a_takeover_loads_snapshots_and_replays_no_history() {
     processor.kill().await;
 
     let partition = eventlog::partition_for(pool.to_string().as_bytes(), PARTITIONS);
-    let (ledger, report) = command_api::processor::rebuild_partition(
+    let (ledger, report) = command_api::processor::rebuild_partition::<PoolKind>(
         &deployment.kafka,
         &testkit::infra().registry,
         partition,
@@ -446,7 +447,7 @@ async fn a_takeover_loads_snapshots_and_replays_no_history() {
         "a takeover must not replay history: {report:?}"
     );
     assert_eq!(
-        ledger.slot(&pool).unwrap().pool,
+        ledger.slot(&pool).unwrap().state,
         domain::replay::<TokenPool>(&history)
     );
 }

@@ -9,6 +9,7 @@
 //! - [`rate_limit`]: leaky bucket, token bucket and fixed window as exact integer state machines.
 //! - [`aggregate`]: the `Aggregate` trait and replay helpers.
 //! - [`pool`]: the `TokenPool` aggregate (commands, events, rejections, state).
+//! - [`purchase`]: the `Purchase` aggregate (the purchase saga's steps and compensation).
 #![forbid(unsafe_code)]
 
 pub mod actor;
@@ -18,6 +19,7 @@ pub mod names;
 pub mod policy;
 pub mod pool;
 pub mod pool_id;
+pub mod purchase;
 pub mod rate_limit;
 pub mod tier;
 pub mod time;
@@ -36,6 +38,10 @@ pub use pool::{
     ResolvedReservation, TokenPool, TokenPoolCommand, TokenPoolEvent, TokenPoolRejection,
 };
 pub use pool_id::{Owner, OwnerError, PoolId, PoolIdError};
+pub use purchase::{
+    Cents, Compensation, FailureReason, OrderError, PaymentMethod, Purchase, PurchaseCommand,
+    PurchaseEvent, PurchaseOrder, PurchaseRejection, PurchaseStatus, PurchaseStep,
+};
 pub use rate_limit::{
     LimitKind, LimitSnapshot, Limiter, LimiterState, RateLimit, RateLimitError, RateLimitStrategy,
     RetryAfter,

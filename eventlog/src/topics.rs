@@ -58,6 +58,32 @@ impl Topics {
         self.name("replies")
     }
 
+    /// Commands for purchases (placing one, and the saga's step outcomes), keyed by purchase id.
+    pub fn purchase_commands(&self) -> String {
+        self.name("purchase.commands")
+    }
+
+    /// The facts about purchases, keyed by purchase id; kept forever.
+    pub fn purchase_events(&self) -> String {
+        self.name("purchase.events")
+    }
+
+    /// A snapshot of each purchase after each batch, keyed by purchase id; compacted.
+    /// The saga reads it to learn what each purchase awaits.
+    pub fn purchase_state(&self) -> String {
+        self.name("purchase.state")
+    }
+
+    /// Every purchase topic, and `replies` which purchase commands are answered on.
+    pub fn purchase_topic_specs(&self, partitions: u32) -> Vec<TopicSpec> {
+        vec![
+            TopicSpec::new(self.purchase_commands(), partitions).retention_ms(7 * DAY_MS),
+            TopicSpec::new(self.purchase_events(), partitions).retention_ms(-1),
+            TopicSpec::new(self.purchase_state(), partitions).compacted(),
+            TopicSpec::new(self.replies(), partitions).retention_ms(60 * 60 * 1000),
+        ]
+    }
+
     /// Every token-pool topic with how it must be configured.
     pub fn pool_topic_specs(&self, partitions: u32) -> Vec<TopicSpec> {
         vec![

@@ -13,7 +13,8 @@ use crate::reply::CommandReply;
 use crate::topic::{TopicKind, value_subject};
 use crate::wire::{frame, unframe};
 
-/// Encodes and decodes the values of every pool topic and of `replies`.
+/// Encodes and decodes the values of every pool topic and of `replies`; `encode` and
+/// `decode` take any [`TopicRecord`] (see [`PurchaseCodec`](crate::PurchaseCodec)).
 ///
 /// Encoding registers the current schema under `<topic>-value` on first use per topic and
 /// frames with its id; decoding looks the payload's schema id up once per id and resolves

@@ -5,6 +5,8 @@
 //! - [`PoolCommandEnvelope`], [`PoolEventEnvelope`], [`PoolSnapshot`],
 //!   [`PoolRejectionRecord`], [`CommandReply`]: the Rust value of each topic, mapped by hand
 //!   to its Avro record ([`TopicRecord`]), every union branch chosen by name.
+//! - [`PurchaseCommandEnvelope`], [`PurchaseEventEnvelope`], [`PurchaseSnapshot`]: the
+//!   purchase topics' values, and [`PurchaseCodec`] for them.
 //! - [`PoolCodec`]: those values to Confluent-framed bytes and back, registering schemas
 //!   and looking writer schemas up through a caching [`SchemaRegistry`].
 //! - [`compat`]: whether a schema version can read everything the older ones wrote.
@@ -21,6 +23,7 @@ pub mod json;
 pub mod kcat;
 mod pool;
 mod prepared;
+mod purchase;
 mod registry;
 mod reply;
 mod resolve;
@@ -40,9 +43,13 @@ pub use pool::{
     CodeMismatch, PoolCommandEnvelope, PoolEventEnvelope, PoolRejectionRecord, PoolSnapshot,
     UnsupportedFormat, command_type,
 };
+pub use purchase::{
+    PurchaseCodec, PurchaseCommandEnvelope, PurchaseEventEnvelope, PurchaseSnapshot,
+};
 pub use registry::SchemaRegistry;
 pub use reply::{
-    Balance, CommandReply, ConsistencyToken, ConsistencyTokenError, ReplyOutcome, ReplyRejection,
+    Balance, CommandReply, ConsistencyToken, ConsistencyTokenError, PurchaseReplyPart,
+    ReplyOutcome, ReplyRejection,
 };
 pub use resolve::{ResolveError, ResolveErrorKind};
 pub use topic::{TopicKind, value_subject};

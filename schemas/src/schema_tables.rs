@@ -6,7 +6,8 @@ use apache_avro::schema::{Name, ResolvedSchema};
 
 use crate::datum::current_schema;
 use crate::pool::{COMMAND, EVENT, GRANT_SOURCE, OVERAGE, STRATEGY, TIER};
-use crate::reply::OUTCOME;
+use crate::purchase::{FAILURE_CODE, PURCHASE_COMMAND, PURCHASE_EVENT};
+use crate::reply::{OUTCOME, PURCHASE_STATUS};
 use crate::resolve::type_name;
 use crate::topic::TopicKind;
 
@@ -68,4 +69,23 @@ fn every_enum_lists_its_symbols_in_schema_order() {
         symbols(TopicKind::Replies, "ReplyOutcome"),
         OUTCOME.symbols()
     );
+    assert_eq!(
+        symbols(TopicKind::Replies, "PurchaseStatus"),
+        PURCHASE_STATUS.symbols()
+    );
+}
+
+#[test]
+fn the_purchase_unions_and_failure_codes_follow_their_schemas() {
+    let commands = branches(
+        TopicKind::PurchaseCommands,
+        "PurchaseCommandRecord",
+        "command",
+    );
+    assert_eq!(commands, PURCHASE_COMMAND.branches);
+    let events = branches(TopicKind::PurchaseEvents, "PurchaseEventRecord", "event");
+    assert_eq!(events, PURCHASE_EVENT.branches);
+    for kind in [TopicKind::PurchaseCommands, TopicKind::PurchaseEvents] {
+        assert_eq!(symbols(kind, "FailureCode"), FAILURE_CODE.symbols());
+    }
 }

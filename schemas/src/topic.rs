@@ -20,16 +20,25 @@ pub enum TopicKind {
     PoolRejections,
     /// `replies`: [`CommandReply`](crate::CommandReply).
     Replies,
+    /// `purchase.commands`: [`PurchaseCommandEnvelope`](crate::PurchaseCommandEnvelope).
+    PurchaseCommands,
+    /// `purchase.events`: [`PurchaseEventEnvelope`](crate::PurchaseEventEnvelope).
+    PurchaseEvents,
+    /// `purchase.state`: [`PurchaseSnapshot`](crate::PurchaseSnapshot).
+    PurchaseState,
 }
 
 impl TopicKind {
     /// Every topic kind with Avro values.
-    pub const ALL: [TopicKind; 5] = [
+    pub const ALL: [TopicKind; 8] = [
         TopicKind::PoolCommands,
         TopicKind::PoolEvents,
         TopicKind::PoolState,
         TopicKind::PoolRejections,
         TopicKind::Replies,
+        TopicKind::PurchaseCommands,
+        TopicKind::PurchaseEvents,
+        TopicKind::PurchaseState,
     ];
 
     /// Position in [`TopicKind::ALL`].
@@ -40,6 +49,9 @@ impl TopicKind {
             Self::PoolState => 2,
             Self::PoolRejections => 3,
             Self::Replies => 4,
+            Self::PurchaseCommands => 5,
+            Self::PurchaseEvents => 6,
+            Self::PurchaseState => 7,
         }
     }
 
@@ -51,6 +63,9 @@ impl TopicKind {
             Self::PoolState => "token-pool.state",
             Self::PoolRejections => "token-pool.rejections",
             Self::Replies => "replies",
+            Self::PurchaseCommands => "purchase.commands",
+            Self::PurchaseEvents => "purchase.events",
+            Self::PurchaseState => "purchase.state",
         }
     }
 
@@ -72,6 +87,9 @@ impl TopicKind {
             Self::PoolState => "dev.leakytokens.PoolSnapshotRecord",
             Self::PoolRejections => "dev.leakytokens.PoolRejectionRecord",
             Self::Replies => "dev.leakytokens.CommandReplyRecord",
+            Self::PurchaseCommands => "dev.leakytokens.PurchaseCommandRecord",
+            Self::PurchaseEvents => "dev.leakytokens.PurchaseEventRecord",
+            Self::PurchaseState => "dev.leakytokens.PurchaseSnapshotRecord",
         }
     }
 
@@ -82,7 +100,13 @@ impl TopicKind {
             Self::PoolEvents => &[include_str!("../avro/token-pool.events/v1.avsc")],
             Self::PoolState => &[include_str!("../avro/token-pool.state/v1.avsc")],
             Self::PoolRejections => &[include_str!("../avro/token-pool.rejections/v1.avsc")],
-            Self::Replies => &[include_str!("../avro/replies/v1.avsc")],
+            Self::Replies => &[
+                include_str!("../avro/replies/v1.avsc"),
+                include_str!("../avro/replies/v2.avsc"),
+            ],
+            Self::PurchaseCommands => &[include_str!("../avro/purchase.commands/v1.avsc")],
+            Self::PurchaseEvents => &[include_str!("../avro/purchase.events/v1.avsc")],
+            Self::PurchaseState => &[include_str!("../avro/purchase.state/v1.avsc")],
         }
     }
 

@@ -30,6 +30,12 @@ pub fn reply_json(reply: &CommandReply) -> Value {
             "available": b.available.get(),
         })),
         "limits": reply.limits,
+        "purchase": reply.purchase.as_ref().map(|p| json!({
+            "purchase_id": p.purchase_id.to_string(),
+            "status": p.status.code(),
+            "failure_code": p.failure_code,
+            "failure_message": p.failure_message,
+        })),
     })
 }
 

@@ -4,6 +4,7 @@ mod answer;
 mod body;
 mod commands;
 mod problem;
+mod purchases;
 mod request;
 
 use std::sync::Arc;
@@ -58,6 +59,7 @@ pub fn routes(state: AppState, max_body_bytes: usize) -> Router {
             &format!("{POOL}/quota-period/reset"),
             post(commands::reset_period),
         )
+        .route("/api/v1/purchases", post(purchases::place))
         .route(
             "/api/v1/commands/{command_id}",
             get(commands::command_status),

@@ -4,9 +4,11 @@ use domain::{
     Actor, CommandId, DurationMs, EffectivePolicy, GrantId, GrantSource, OverageRule, PoolId,
     RateLimit, RateLimitStrategy, ReservationTtl, Tier, Timestamp, TokenPoolCommand, Tokens,
 };
+use schemas::PoolCommandEnvelope;
 use uuid::Uuid;
 
 use super::*;
+use crate::processor::kind::PoolKind;
 
 fn t(ms: i64) -> Timestamp {
     Timestamp::from_millis(ms).unwrap()
@@ -64,14 +66,17 @@ fn consume(amount: u64) -> TokenPoolCommand {
 }
 
 /// A ledger that has decided (and remembered) `commands` at t=1000.
-fn given(commands: &[PoolCommandEnvelope]) -> PartitionLedger {
+fn given(commands: &[PoolCommandEnvelope]) -> PartitionLedger<PoolKind> {
     let mut ledger = PartitionLedger::default();
     for incoming in commands {
         let decision = ledger.decide(incoming, t(1_000), &mut Undo::default());
         let outcome = RememberedOutcome {
             consistency_token: Some("0:1".into()),
             events: match &decision {
-                Decision::Accepted(events) => events.iter().map(|e| e.name().to_owned()).collect(),
+                Decision::Accepted(events) => events
+                    .iter()
+                    .map(|e: &domain::TokenPoolEvent| e.name().to_owned())
+                    .collect(),
                 _ => vec![],
             },
             rejection: match decision {
@@ -92,7 +97,7 @@ fn an_accepted_command_changes_the_pool() {
         matches!(&decision, Decision::Accepted(events) if events.len() == 1),
         "{decision:?}"
     );
-    assert_eq!(ledger.slot(&pool()).unwrap().pool.consumed().get(), 200);
+    assert_eq!(ledger.slot(&pool()).unwrap().state.consumed().get(), 200);
 }
 
 #[test]
@@ -107,7 +112,7 @@ fn a_retried_command_gets_the_first_answer_and_changes_nothing() {
         panic!("expected the remembered outcome, got {decision:?}");
     };
     assert_eq!(outcome.events, ["TokensConsumed"]);
-    assert_eq!(ledger.slot(&pool()).unwrap().pool.consumed().get(), 200);
+    assert_eq!(ledger.slot(&pool()).unwrap().state.consumed().get(), 200);
 }
 
 #[test]
@@ -119,7 +124,7 @@ fn the_same_id_with_another_payload_is_a_conflict() {
     ]);
     let decision = ledger.decide(&command(3, consume(300)), t(2_000), &mut Undo::default());
     assert_eq!(decision, Decision::IdConflict);
-    assert_eq!(ledger.slot(&pool()).unwrap().pool.consumed().get(), 200);
+    assert_eq!(ledger.slot(&pool()).unwrap().state.consumed().get(), 200);
 }
 
 #[test]
@@ -127,7 +132,7 @@ fn a_command_past_its_deadline_is_never_applied() {
     let mut ledger = given(&[command(1, provision()), command(2, grant(9, 500))]);
     let decision = ledger.decide(&command(3, consume(200)), t(10_001), &mut Undo::default());
     assert_eq!(decision, Decision::Expired);
-    assert_eq!(ledger.slot(&pool()).unwrap().pool.consumed().get(), 0);
+    assert_eq!(ledger.slot(&pool()).unwrap().state.consumed().get(), 0);
 }
 
 #[test]
@@ -179,7 +184,7 @@ fn a_command_known_only_from_its_replayed_events_is_a_repeat_never_applied_twice
     // answered, so a client retrying one must get that answer, not a second consume.
     let decided = given(&[command(1, provision()), command(2, grant(9, 500))]);
     let mut ledger =
-        PartitionLedger::from_slots([(pool(), decided.slot(&pool()).unwrap().clone())]);
+        PartitionLedger::<PoolKind>::from_slots([(pool(), decided.slot(&pool()).unwrap().clone())]);
     let consumed = domain::TokenPoolEvent::TokensConsumed {
         amount: Tokens::new(200).unwrap(),
         at: t(1_500),
@@ -197,5 +202,5 @@ fn a_command_known_only_from_its_replayed_events_is_a_repeat_never_applied_twice
     };
     assert_eq!(outcome.consistency_token.as_deref(), Some("0:7"));
     assert_eq!(outcome.events, ["TokensConsumed"]);
-    assert_eq!(ledger.slot(&pool()).unwrap().pool.consumed().get(), 200);
+    assert_eq!(ledger.slot(&pool()).unwrap().state.consumed().get(), 200);
 }

@@ -1,19 +1,19 @@
-//! Rebuilding a partition's pools when this instance takes the partition over: the latest
-//! snapshot of each pool from the compacted state topic, then the events written since the
-//! last snapshot flush.
+//! Rebuilding a partition's aggregates when this instance takes the partition over: the
+//! latest snapshot of each from the compacted state topic, then the events written since
+//! the last snapshot flush.
 //!
-//! Cost is bounded by the number of pools on the partition plus the events of one flush
-//! interval, not by the length of history.
+//! Cost is bounded by the number of aggregates on the partition plus the events of one
+//! flush interval, not by the length of history.
 
 use std::collections::HashMap;
 
-use domain::PoolId;
 use eventlog::read_committed;
 use schemas::ConsistencyToken;
 use settings::KafkaSettings;
 
-use super::ledger::{PartitionLedger, PoolSlot};
-use super::wire::PoolWire;
+use super::kind::Kind;
+use super::ledger::{PartitionLedger, Slot};
+use super::wire::Wire;
 
 /// How a partition was rebuilt, for logs and the restart-time test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,41 +24,37 @@ pub struct LoadReport {
     pub events_end: i64,
 }
 
-/// Reads the pools of `partition` from the state topic and the events written after it.
-pub async fn load_partition(
+/// Reads the aggregates of `partition` from the state topic and the events written after it.
+pub async fn load_partition<K: Kind>(
     kafka: &KafkaSettings,
-    wire: &PoolWire,
+    wire: &Wire<K>,
     partition: i32,
-) -> anyhow::Result<(PartitionLedger, LoadReport)> {
-    let mut slots: HashMap<PoolId, PoolSlot> = HashMap::new();
+) -> anyhow::Result<(PartitionLedger<K>, LoadReport)> {
+    let mut slots: HashMap<K::Key, Slot<K::Aggregate>> = HashMap::new();
     let mut events_from = 0_i64;
-    let (snapshots, _) = read_committed(kafka, &wire.topics.pool_state(), partition, 0).await?;
+    let state_topic = K::state_topic(&wire.topics);
+    let (snapshots, _) = read_committed(kafka, &state_topic, partition, 0).await?;
     for record in &snapshots {
-        // Compacted topic read in order: a later snapshot of a pool replaces an earlier one.
+        // Compacted topic read in order: a later snapshot replaces an earlier one.
         let snapshot = wire
             .decode_snapshot(record.value.as_deref().unwrap_or_default())
             .await?;
         events_from = events_from.max(snapshot.next_event_offset);
-        slots.insert(snapshot.pool_id, snapshot.slot);
+        slots.insert(snapshot.key, snapshot.slot);
     }
 
     let mut ledger = PartitionLedger::from_slots(slots);
-    let (events, events_end) =
-        read_committed(kafka, &wire.topics.pool_events(), partition, events_from).await?;
+    let events_topic = K::events_topic(&wire.topics);
+    let (events, events_end) = read_committed(kafka, &events_topic, partition, events_from).await?;
     for record in &events {
-        let event = wire
+        let (key, command_id, event) = wire
             .decode_event(record.value.as_deref().unwrap_or_default())
             .await?;
         let token = ConsistencyToken {
             partition,
             offset: record.offset,
         };
-        ledger.apply_logged(
-            &event.pool_id,
-            event.command_id,
-            &event.event,
-            token.to_string(),
-        );
+        ledger.apply_logged(&key, command_id, &event, token.to_string());
     }
     Ok((
         ledger,

@@ -1,11 +1,13 @@
 //! The single writer per partition: turns commands into events inside Kafka transactions.
 //!
-//! One consumer in the `pool-processor` group reads the commands topic and routes each
-//! record to the task of its partition; that task's [`writer::PartitionWriter`] fences the
-//! previous owner, rebuilds the pools from their snapshots, and then writes one transaction
-//! per batch. Killing an instance moves its partitions to the others, which resume from the
-//! last commit.
+//! Generic over the aggregate [`Kind`]: the `pool-processor` runs it for token pools, the
+//! `purchase-processor` for purchases. One consumer in the kind's group reads its commands
+//! topic and routes each record to the task of its partition; that task's
+//! [`writer::PartitionWriter`] fences the previous owner, rebuilds the aggregates from their
+//! snapshots, and then writes one transaction per batch. Killing an instance moves its
+//! partitions to the others, which resume from the last commit.
 
+pub mod kind;
 pub mod ledger;
 mod load;
 mod ownership;
@@ -27,10 +29,11 @@ use settings::{KafkaSettings, RegistrySettings};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+pub use kind::{Kind, PoolKind, PurchaseKind};
 pub use load::LoadReport;
 use ownership::{Ownership, OwnershipContext};
 use partition::{Inbound, Rewind, Shared, Start, run_partition};
-use wire::PoolWire;
+use wire::Wire;
 pub use wire::now;
 pub use writer::SNAPSHOT_EVERY;
 
@@ -61,41 +64,42 @@ impl Default for Batching {
 
 /// Rebuilds `partition` exactly as a writer taking it over does (without fencing anyone):
 /// for tools and for tests that check what a restart would load.
-pub async fn rebuild_partition(
+pub async fn rebuild_partition<K: Kind>(
     kafka: &KafkaSettings,
     registry: &RegistrySettings,
     partition: i32,
-) -> anyhow::Result<(ledger::PartitionLedger, LoadReport)> {
-    let wire = PoolWire::new(Topics::new(kafka), registry, kafka.partitions)?;
+) -> anyhow::Result<(ledger::PartitionLedger<K>, LoadReport)> {
+    let wire = Wire::<K>::new(Topics::new(kafka), registry, kafka.partitions)?;
     load::load_partition(kafka, &wire, partition).await
 }
 
-/// Runs the processor until `shutdown` completes.
-pub async fn run(
+/// Runs the processor of aggregate kind `K` until `shutdown` completes.
+pub async fn run<K: Kind>(
     kafka: KafkaSettings,
     registry: RegistrySettings,
     batching: Batching,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let topics = Topics::new(&kafka);
-    ensure_topics(&kafka, &topics.pool_topic_specs(kafka.partitions)).await?;
-    let wire = PoolWire::new(topics.clone(), &registry, kafka.partitions)?;
+    ensure_topics(&kafka, &K::topic_specs(&topics, kafka.partitions)).await?;
+    let wire = Wire::<K>::new(topics.clone(), &registry, kafka.partitions)?;
+    let commands_topic = wire.commands_topic();
 
     let ownership = Ownership::default();
     let context = OwnershipContext {
         ownership: ownership.clone(),
-        commands_topic: topics.pool_commands(),
+        commands_topic: commands_topic.clone(),
     };
     let consumer: Arc<StreamConsumer<OwnershipContext>> = Arc::new(
         client_config(
             &kafka,
             &ClientRole::Consumer {
-                group_id: "pool-processor".into(),
+                group_id: K::GROUP.into(),
             },
         )
         .create_with_context(context)?,
     );
-    consumer.subscribe(&[&topics.pool_commands()])?;
+    consumer.subscribe(&[&commands_topic])?;
     let (rewinds_sender, mut rewinds) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         sweeper_producer: client_config(&kafka, &ClientRole::Producer).create()?,
@@ -135,8 +139,8 @@ pub async fn run(
 }
 
 /// Hands each command record to the task of its partition.
-struct Router {
-    shared: Arc<Shared>,
+struct Router<K: Kind> {
+    shared: Arc<Shared<K>>,
     tasks: HashMap<i32, PartitionHandle>,
     /// Partitions this instance has had a task for: a new task for one of them must read
     /// again from the committed offset.
@@ -153,8 +157,8 @@ struct PartitionHandle {
     task: JoinHandle<()>,
 }
 
-impl Router {
-    fn new(shared: Arc<Shared>) -> Self {
+impl<K: Kind> Router<K> {
+    fn new(shared: Arc<Shared<K>>) -> Self {
         Self {
             shared,
             tasks: HashMap::new(),
@@ -231,7 +235,7 @@ impl Router {
             return; // from a task since replaced; its successor reads from the committed offset
         }
         handle.epoch += 1;
-        let topic = self.shared.wire.topics.pool_commands();
+        let topic = self.shared.wire.commands_topic();
         if let Err(error) =
             self.shared
                 .consumer

@@ -16,21 +16,23 @@ use settings::KafkaSettings;
 use tokio::sync::mpsc;
 
 use super::Batching;
+use super::kind::Kind;
 use super::ownership::{Ownership, OwnershipContext};
 use super::sweeper::{SWEEP_EVERY, Sweeper};
-use super::wire::{self, PoolWire};
+use super::wire::{self, Wire};
 use super::writer::{BatchOutcome, Command, OffsetSpan, PartitionWriter};
 
 /// What every partition task shares.
-pub struct Shared {
+pub struct Shared<K: Kind> {
     pub kafka: KafkaSettings,
-    pub wire: PoolWire,
+    pub wire: Wire<K>,
     pub consumer: Arc<StreamConsumer<OwnershipContext>>,
     pub ownership: Ownership,
     pub batching: Batching,
     /// Where tasks ask the router to move the consumer's position on their partition.
     pub rewinds: mpsc::UnboundedSender<Rewind>,
-    /// Sends the sweeper's expiry commands (a plain producer: they are ordinary commands).
+    /// Sends the commands the processor issues to itself (a plain producer: they are
+    /// ordinary commands).
     pub sweeper_producer: FutureProducer,
 }
 
@@ -65,15 +67,16 @@ pub enum Start {
 
 /// Runs the writer of `partition` until the inbox closes, the partition is revoked, or the
 /// producer is fenced or broken (the router then starts a new task if it still owns it).
-pub async fn run_partition(
-    shared: Arc<Shared>,
+pub async fn run_partition<K: Kind>(
+    shared: Arc<Shared<K>>,
     partition: i32,
     task_id: u64,
     mut inbox: mpsc::Receiver<Inbound>,
     start: Start,
 ) {
     let started = Instant::now();
-    let mut writer = match PartitionWriter::open(&shared.kafka, &shared.wire, partition).await {
+    let mut writer = match PartitionWriter::<K>::open(&shared.kafka, &shared.wire, partition).await
+    {
         Ok((writer, report)) => {
             tracing::info!(
                 partition,
@@ -140,15 +143,15 @@ pub async fn run_partition(
 }
 
 /// The task's view of its partition's record stream.
-struct PartitionTask {
-    shared: Arc<Shared>,
+struct PartitionTask<K: Kind> {
+    shared: Arc<Shared<K>>,
     partition: i32,
     task_id: u64,
     /// Records forwarded before the latest rewind carry an older epoch.
     epoch: u64,
 }
 
-impl PartitionTask {
+impl<K: Kind> PartitionTask<K> {
     /// A batch starting with `first`: what is already queued, then what arrives within the
     /// linger time, up to the batch size; stale records dropped.
     async fn collect(&self, first: Inbound, inbox: &mut mpsc::Receiver<Inbound>) -> Vec<Inbound> {
@@ -188,7 +191,7 @@ impl PartitionTask {
     /// fenced any earlier writer). False if it cannot be read.
     async fn rewind_to_committed(&mut self) -> bool {
         let consumer = Arc::clone(&self.shared.consumer);
-        let topic = self.shared.wire.topics.pool_commands();
+        let topic = self.shared.wire.commands_topic();
         let partition = self.partition;
         let committed = tokio::task::spawn_blocking(move || {
             let mut wanted = rdkafka::TopicPartitionList::new();
@@ -224,7 +227,7 @@ impl PartitionTask {
     async fn decodable_prefix(
         &mut self,
         batch: Vec<Inbound>,
-    ) -> Option<(OffsetSpan, Vec<Command>)> {
+    ) -> Option<(OffsetSpan, Vec<Command<K>>)> {
         let first = batch.first()?.offset;
         let mut last = None;
         let mut decoded = Vec::with_capacity(batch.len());

@@ -1,34 +1,46 @@
 //! The processor's view of its topics: names, and the codec that turns records into
-//! domain values and back.
+//! domain values and back, for the aggregate kind `K`.
 
-use domain::{PoolId, Timestamp, TokenPoolEvent, TokenPoolRejection};
+use std::marker::PhantomData;
+
+use domain::{Aggregate, CommandId, Timestamp};
 use eventlog::Topics;
-use schemas::{
-    CommandReply, DecodeError, EncodeError, PoolCodec, PoolCommandEnvelope, PoolEventEnvelope,
-    PoolRejectionRecord, PoolSnapshot,
-};
+use schemas::{CommandReply, DecodeError, EncodeError, PoolCodec, TopicRecord};
 use settings::RegistrySettings;
 
-use super::ledger::PoolSlot;
+use super::kind::Kind;
+use super::ledger::Slot;
 
-/// A pool's slot as loaded from its snapshot.
+/// An aggregate's slot as loaded from its snapshot.
 #[derive(Debug)]
-pub struct LoadedSnapshot {
-    pub pool_id: PoolId,
+pub struct LoadedSnapshot<K: Kind> {
+    pub key: K::Key,
     pub next_event_offset: i64,
-    pub slot: PoolSlot,
+    pub slot: Slot<K::Aggregate>,
 }
 
 /// Topic names plus the codec.
-#[derive(Debug, Clone)]
-pub struct PoolWire {
+#[derive(Debug)]
+pub struct Wire<K: Kind> {
     pub topics: Topics,
     /// Partition count of the replies topic, to route each reply to its waiting instance.
     pub replies_partitions: u32,
     codec: PoolCodec,
+    kind: PhantomData<fn() -> K>,
 }
 
-impl PoolWire {
+impl<K: Kind> Clone for Wire<K> {
+    fn clone(&self) -> Self {
+        Self {
+            topics: self.topics.clone(),
+            replies_partitions: self.replies_partitions,
+            codec: self.codec.clone(),
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<K: Kind> Wire<K> {
     /// The wire for `topics`, with schemas registered in `registry`.
     pub fn new(
         topics: Topics,
@@ -39,65 +51,70 @@ impl PoolWire {
             topics,
             replies_partitions,
             codec: PoolCodec::new(registry)?,
+            kind: PhantomData,
         })
+    }
+
+    /// Its commands topic.
+    pub fn commands_topic(&self) -> String {
+        K::commands_topic(&self.topics)
     }
 
     /// Decodes a command record (a record with no value is poison, like undecodable bytes).
-    pub async fn receive(
-        &self,
-        payload: Option<&[u8]>,
-    ) -> Result<PoolCommandEnvelope, DecodeError> {
-        self.codec.decode_command(payload.unwrap_or_default()).await
+    pub async fn receive(&self, payload: Option<&[u8]>) -> Result<K::Envelope, DecodeError> {
+        self.codec.decode(payload.unwrap_or_default()).await
     }
 
     /// Decodes a snapshot record into a ledger slot.
-    pub async fn decode_snapshot(&self, bytes: &[u8]) -> anyhow::Result<LoadedSnapshot> {
-        let snapshot: PoolSnapshot = self.codec.decode_snapshot(bytes).await?;
+    pub async fn decode_snapshot(&self, bytes: &[u8]) -> anyhow::Result<LoadedSnapshot<K>> {
+        let snapshot: K::Snapshot = self.codec.decode(bytes).await?;
+        let (key, state, recent, next_event_offset) = K::restored(snapshot);
         Ok(LoadedSnapshot {
-            slot: PoolSlot::restore(snapshot.state, snapshot.recent_commands)?,
-            pool_id: snapshot.pool_id,
-            next_event_offset: snapshot.next_event_offset,
+            slot: Slot::restore(state, recent)?,
+            key,
+            next_event_offset,
         })
     }
 
-    /// Decodes an event record.
-    pub async fn decode_event(&self, bytes: &[u8]) -> Result<PoolEventEnvelope, DecodeError> {
-        self.codec.decode_event(bytes).await
+    /// Decodes an event record: its aggregate, the command that caused it, the event.
+    pub async fn decode_event(
+        &self,
+        bytes: &[u8],
+    ) -> Result<(K::Key, CommandId, <K::Aggregate as Aggregate>::Event), DecodeError> {
+        let record: K::EventRecord = self.codec.decode(bytes).await?;
+        Ok(K::logged_event(record))
     }
 
     /// Encodes a command (the processor's own, e.g. expiring lapsed reservations).
-    pub async fn encode_command(
-        &self,
-        command: &PoolCommandEnvelope,
-    ) -> Result<Vec<u8>, EncodeError> {
-        self.codec
-            .encode_command(&self.topics.pool_commands(), command)
-            .await
+    pub async fn encode_command(&self, command: &K::Envelope) -> Result<Vec<u8>, EncodeError> {
+        self.codec.encode(&self.commands_topic(), command).await
     }
 
     /// Encodes an event caused by `command`.
     pub async fn encode_event(
         &self,
-        command: &PoolCommandEnvelope,
-        event: &TokenPoolEvent,
+        command: &K::Envelope,
+        event: &<K::Aggregate as Aggregate>::Event,
     ) -> Result<Vec<u8>, EncodeError> {
-        let envelope = PoolEventEnvelope::caused_by(command, event.clone());
+        let record = K::event_record(command, event);
         self.codec
-            .encode_event(&self.topics.pool_events(), &envelope)
+            .encode(&K::events_topic(&self.topics), &record)
             .await
     }
 
-    /// Encodes a rejection worth keeping for analytics.
+    /// Encodes a rejection worth keeping for analytics, if this one is.
     pub async fn encode_rejection(
         &self,
-        command: &PoolCommandEnvelope,
-        rejection: &TokenPoolRejection,
+        command: &K::Envelope,
+        rejection: &<K::Aggregate as Aggregate>::Rejection,
         at: Timestamp,
-    ) -> Result<Vec<u8>, EncodeError> {
-        let record = PoolRejectionRecord::new(command, at, rejection.clone());
-        self.codec
-            .encode_rejection(&self.topics.pool_rejections(), &record)
+    ) -> Result<Option<Vec<u8>>, EncodeError> {
+        let Some(record) = K::kept_rejection(command, rejection, at) else {
+            return Ok(None);
+        };
+        self.encode(&K::rejections_topic(&self.topics), &record)
             .await
+            .map(Some)
     }
 
     /// Encodes a reply.
@@ -105,22 +122,23 @@ impl PoolWire {
         self.codec.encode_reply(&self.topics.replies(), reply).await
     }
 
-    /// Encodes the snapshot of a pool after a batch.
+    /// Encodes the snapshot of an aggregate after a batch.
     pub async fn encode_snapshot(
         &self,
-        pool_id: &PoolId,
-        slot: &PoolSlot,
+        key: &K::Key,
+        slot: &Slot<K::Aggregate>,
         next_event_offset: i64,
     ) -> Result<Vec<u8>, EncodeError> {
-        let snapshot = PoolSnapshot {
-            pool_id: pool_id.clone(),
-            next_event_offset,
-            state: slot.pool.clone(),
-            recent_commands: slot.recent_json(),
-        };
-        self.codec
-            .encode_snapshot(&self.topics.pool_state(), &snapshot)
-            .await
+        let snapshot = K::snapshot(key, &slot.state, slot.recent_json(), next_event_offset);
+        self.encode(&K::state_topic(&self.topics), &snapshot).await
+    }
+
+    async fn encode<R: TopicRecord>(
+        &self,
+        topic: &str,
+        record: &R,
+    ) -> Result<Vec<u8>, EncodeError> {
+        self.codec.encode(topic, record).await
     }
 }
 

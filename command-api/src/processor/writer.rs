@@ -2,18 +2,18 @@
 //!
 //! Per batch: decide every command against the in-memory ledger, then in one transaction
 //! write the events, the rejections worth recording, the replies, and the consumed command
-//! offsets — and, at most every [`SNAPSHOT_EVERY`], a snapshot of every pool changed since
-//! the last one. Either all of it becomes visible or none does; on an abortable error the
-//! ledger is put back and the batch is read again.
+//! offsets — and, at most every [`SNAPSHOT_EVERY`], a snapshot of every aggregate changed
+//! since the last one. Either all of it becomes visible or none does; on an abortable error
+//! the ledger is put back and the batch is read again.
 //!
-//! Snapshotting every batch would rewrite a hot pool (with its memory of recent commands)
-//! hundreds of times a second; flushing all changed pools together keeps the rule a takeover
-//! relies on: every event before the newest snapshot's offset is inside the snapshots.
+//! Snapshotting every batch would rewrite a hot aggregate (with its memory of recent
+//! commands) hundreds of times a second; flushing all changed ones together keeps the rule a
+//! takeover relies on: every event before the newest snapshot's offset is inside the snapshots.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use domain::{PoolId, Timestamp};
+use domain::{Aggregate, Timestamp};
 use eventlog::{ClientRole, TransactionError, Transactions, client_config, partition_for};
 use futures::future::try_join_all;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -22,32 +22,32 @@ use rdkafka::producer::FutureRecord;
 use rdkafka::{Offset, TopicPartitionList};
 use settings::KafkaSettings;
 
+use super::kind::Kind;
 use super::ledger::{Decision, PartitionLedger, RememberedOutcome, Undo};
 use super::load::{LoadReport, load_partition};
 use super::ownership::OwnershipContext;
-use super::reply::reply_for;
-use super::wire::PoolWire;
-use schemas::{ConsistencyToken, PoolCommandEnvelope};
+use super::wire::Wire;
+use schemas::ConsistencyToken;
 
-/// How often the pools changed since the last snapshot are snapshotted: what a takeover
-/// may have to replay is the events of one such interval.
+/// How often the aggregates changed since the last snapshot are snapshotted: what a
+/// takeover may have to replay is the events of one such interval.
 pub const SNAPSHOT_EVERY: Duration = Duration::from_millis(250);
 
-/// Owns partition `partition`: its transactional producer and its pools.
-pub struct PartitionWriter {
+/// Owns partition `partition`: its transactional producer and its aggregates.
+pub struct PartitionWriter<K: Kind> {
     partition: i32,
     transactions: Transactions,
-    ledger: PartitionLedger,
+    ledger: PartitionLedger<K>,
     /// Offset after the last event this partition's writers committed: where a snapshot
     /// says replay would resume.
     events_end: i64,
-    /// Pools changed since their last committed snapshot.
-    unsnapshotted: BTreeSet<PoolId>,
+    /// Aggregates changed since their last committed snapshot.
+    unsnapshotted: BTreeSet<K::Key>,
     /// When the last snapshot flush committed.
     last_flush: Instant,
 }
 
-impl std::fmt::Debug for PartitionWriter {
+impl<K: Kind> std::fmt::Debug for PartitionWriter<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PartitionWriter")
             .field("partition", &self.partition)
@@ -68,16 +68,16 @@ pub enum BatchOutcome {
     Lost(TransactionError),
 }
 
-impl PartitionWriter {
-    /// Takes the partition over: registering `<prefix>token-pool-p<partition>` fences any
+impl<K: Kind> PartitionWriter<K> {
+    /// Takes the partition over: registering `<prefix><kind>-p<partition>` fences any
     /// previous writer and aborts its open transaction, so the state read next is final.
     pub async fn open(
         kafka: &KafkaSettings,
-        wire: &PoolWire,
+        wire: &Wire<K>,
         partition: i32,
     ) -> anyhow::Result<(Self, LoadReport)> {
         let role = ClientRole::TransactionalProducer {
-            transactional_id: format!("token-pool-p{partition}"),
+            transactional_id: format!("{}-p{partition}", K::NAME),
         };
         let transactions = Transactions::open(client_config(kafka, &role)).await?;
         tracing::info!(partition, "fenced the previous writer");
@@ -96,8 +96,8 @@ impl PartitionWriter {
         ))
     }
 
-    /// The pools of this partition.
-    pub fn ledger(&self) -> &PartitionLedger {
+    /// The aggregates of this partition.
+    pub fn ledger(&self) -> &PartitionLedger<K> {
         &self.ledger
     }
 
@@ -105,14 +105,14 @@ impl PartitionWriter {
     /// offset order.
     pub async fn process(
         &mut self,
-        wire: &PoolWire,
+        wire: &Wire<K>,
         consumer: &StreamConsumer<OwnershipContext>,
         span: OffsetSpan,
-        batch: Vec<Command>,
+        batch: Vec<Command<K>>,
         now: Timestamp,
     ) -> BatchOutcome {
         let mut undo = Undo::default();
-        let decisions: Vec<Decision> = batch
+        let decisions: Vec<Decision<K::Aggregate>> = batch
             .iter()
             .map(|c| self.ledger.decide(&c.envelope, now, &mut undo))
             .collect();
@@ -143,9 +143,9 @@ impl PartitionWriter {
 
     async fn write(
         &mut self,
-        wire: &PoolWire,
+        wire: &Wire<K>,
         consumer: &StreamConsumer<OwnershipContext>,
-        decided: &Decided,
+        decided: &Decided<K>,
     ) -> Result<usize, TransactionError> {
         let Decided {
             span,
@@ -169,14 +169,14 @@ impl PartitionWriter {
         };
 
         // Events first: their offsets become the consistency tokens of the replies.
-        let events_topic = wire.topics.pool_events();
+        let events_topic = K::events_topic(&wire.topics);
         let mut deliveries = Vec::new();
         let mut caused_by = Vec::new();
         for (command, decision) in batch.iter().zip(decisions) {
             let Decision::Accepted(events) = decision else {
                 continue;
             };
-            let key = command.envelope.pool_id.to_string();
+            let key = K::key(&command.envelope).to_string();
             for event in events {
                 let value = wire
                     .encode_event(&command.envelope, event)
@@ -210,59 +210,59 @@ impl PartitionWriter {
             let envelope = &command.envelope;
             let token = last_event_of.get(&command.offset).copied();
             if let Decision::Accepted(_) | Decision::Rejected(_) = decision {
-                self.ledger.remember(envelope, remembered(decision, token));
+                self.ledger
+                    .remember(envelope, remembered::<K>(decision, token));
             }
             if let Decision::Rejected(rejection) = decision
-                && rejection.is_decision()
-            {
-                let value = wire
+                && let Some(value) = wire
                     .encode_rejection(envelope, rejection, now)
                     .await
-                    .map_err(abortable)?;
-                let key = envelope.pool_id.to_string();
+                    .map_err(abortable)?
+            {
+                let key = K::key(envelope).to_string();
                 pending.push(send(
-                    &wire.topics.pool_rejections(),
+                    &K::rejections_topic(&wire.topics),
                     self.partition,
                     &key,
                     &value,
                 )?);
             }
-            let unprovisioned = domain::TokenPool::default();
-            let pool = self
+            let never_touched = K::Aggregate::default();
+            let state = self
                 .ledger
-                .slot(&envelope.pool_id)
-                .map_or(&unprovisioned, |s| &s.pool);
-            let reply = reply_for(envelope, decision, token, pool, now);
+                .slot(K::key(envelope))
+                .map_or(&never_touched, |s| &s.state);
+            let Some(reply) = K::reply(envelope, decision, token, state, now) else {
+                continue;
+            };
             let value = wire.encode_reply(&reply).await.map_err(abortable)?;
-            let partition = partition_for(envelope.reply_to.as_bytes(), wire.replies_partitions);
-            pending.push(send(
-                &wire.topics.replies(),
-                partition,
-                &envelope.reply_to,
-                &value,
-            )?);
+            let reply_to = K::reply_to(envelope);
+            let partition = partition_for(reply_to.as_bytes(), wire.replies_partitions);
+            pending.push(send(&wire.topics.replies(), partition, reply_to, &value)?);
         }
 
-        // Pools the batch touched stay marked (even if it aborts: an extra snapshot is harmless).
+        // Aggregates the batch touched stay marked (even if it aborts: an extra snapshot is
+        // harmless).
         self.unsnapshotted.extend(undo.touched().cloned());
         let flush = self.last_flush.elapsed() >= SNAPSHOT_EVERY;
-        let to_snapshot: Vec<PoolId> = if flush {
+        let to_snapshot: Vec<K::Key> = if flush {
             self.unsnapshotted.iter().cloned().collect()
         } else {
             Vec::new()
         };
-        for pool_id in &to_snapshot {
-            let Some(slot) = self.ledger.slot(pool_id) else {
+        let state_topic = K::state_topic(&wire.topics);
+        for key in &to_snapshot {
+            let Some(slot) = self.ledger.slot(key) else {
                 continue;
             };
             let value = wire
-                .encode_snapshot(pool_id, slot, events_end)
+                .encode_snapshot(key, slot, events_end)
                 .await
                 .map_err(abortable)?;
             pending.push(send(
-                &wire.topics.pool_state(),
+                &state_topic,
                 self.partition,
-                &pool_id.to_string(),
+                &key.to_string(),
                 &value,
             )?);
         }
@@ -278,7 +278,7 @@ impl PartitionWriter {
         let mut offsets = TopicPartitionList::new();
         offsets
             .add_partition_offset(
-                &wire.topics.pool_commands(),
+                &wire.commands_topic(),
                 self.partition,
                 Offset::Offset(span.last + 1),
             )
@@ -314,27 +314,32 @@ pub struct OffsetSpan {
 }
 
 /// A batch as decided, before it is written.
-struct Decided {
+struct Decided<K: Kind> {
     span: OffsetSpan,
-    commands: Vec<Command>,
-    decisions: Vec<Decision>,
-    /// The touched pools as they were, to put back if the transaction fails.
-    undo: Undo,
+    commands: Vec<Command<K>>,
+    decisions: Vec<Decision<K::Aggregate>>,
+    /// The touched aggregates as they were, to put back if the transaction fails.
+    undo: Undo<K>,
     now: Timestamp,
 }
 
 /// A decoded command and its offset in the commands partition.
 #[derive(Debug)]
-pub struct Command {
+pub struct Command<K: Kind> {
     pub offset: i64,
-    pub envelope: PoolCommandEnvelope,
+    pub envelope: K::Envelope,
 }
 
-fn remembered(decision: &Decision, token: Option<ConsistencyToken>) -> RememberedOutcome {
+fn remembered<K: Kind>(
+    decision: &Decision<K::Aggregate>,
+    token: Option<ConsistencyToken>,
+) -> RememberedOutcome<<K::Aggregate as Aggregate>::Rejection> {
     RememberedOutcome {
         consistency_token: token.map(|t| t.to_string()),
         events: match decision {
-            Decision::Accepted(events) => events.iter().map(|e| e.name().to_owned()).collect(),
+            Decision::Accepted(events) => {
+                events.iter().map(|e| K::event_name(e).to_owned()).collect()
+            }
             _ => Vec::new(),
         },
         rejection: match decision {

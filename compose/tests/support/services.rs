@@ -19,12 +19,18 @@ pub struct ProjectService {
     pub load_from_repo_file: fn() -> Value,
 }
 
-pub const PROJECT_SERVICES: [ProjectService; 8] = [
+pub const PROJECT_SERVICES: [ProjectService; 10] = [
     ProjectService {
         name: "pool-processor",
         http_section: "pool_processor",
         load_from_env: load_from_env::<command_api::ProcessorConfig>,
         load_from_repo_file: load_from_repo_file::<command_api::ProcessorConfig>,
+    },
+    ProjectService {
+        name: "purchase-processor",
+        http_section: "purchase_processor",
+        load_from_env: load_from_env::<command_api::PurchaseProcessorConfig>,
+        load_from_repo_file: load_from_repo_file::<command_api::PurchaseProcessorConfig>,
     },
     ProjectService {
         name: command_api::SERVICE,
@@ -67,6 +73,12 @@ pub const PROJECT_SERVICES: [ProjectService; 8] = [
         http_section: "gateway",
         load_from_env: load_from_env::<gateway::Config>,
         load_from_repo_file: load_from_repo_file::<gateway::Config>,
+    },
+    ProjectService {
+        name: payment_stub::SERVICE,
+        http_section: "payment_stub",
+        load_from_env: load_from_env::<payment_stub::Config>,
+        load_from_repo_file: load_from_repo_file::<payment_stub::Config>,
     },
 ];
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use command_api::dispatch::Dispatcher;
 use command_api::pools::PoolsSettings;
-use command_api::processor::{self, Batching};
+use command_api::processor::{self, Batching, PoolKind};
 use domain::{
     Actor, CommandId, GrantId, GrantSource, PoolId, Tier, Timestamp, TokenPoolCommand, Tokens,
 };
@@ -72,7 +72,7 @@ impl Deployment {
 
         let (stop, stopped) = watch::channel(false);
         let mut until = stopped.clone();
-        tokio::spawn(processor::run(
+        tokio::spawn(processor::run::<PoolKind>(
             kafka.clone(),
             infra.registry.clone(),
             Batching::default(),

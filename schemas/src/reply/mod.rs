@@ -2,6 +2,7 @@
 
 mod consistency;
 mod parts;
+mod purchase;
 
 use apache_avro::types::Value;
 use domain::{
@@ -11,6 +12,10 @@ use domain::{
 
 pub use consistency::{ConsistencyToken, ConsistencyTokenError};
 pub use parts::{Balance, ReplyOutcome, ReplyRejection};
+pub use purchase::PurchaseReplyPart;
+
+#[cfg(test)]
+pub(crate) use purchase::PURCHASE_STATUS;
 
 use crate::datum::TopicRecord;
 use crate::pool::PoolCommandEnvelope;
@@ -47,6 +52,8 @@ pub struct CommandReply {
     pub balance: Option<Balance>,
     /// The pool's rate limits after it; `None` if the pool does not exist.
     pub limits: Option<PoolRateLimits>,
+    /// For a command to a purchase: the purchase after it (`pool_id` is then its pool).
+    pub purchase: Option<PurchaseReplyPart>,
 }
 
 impl CommandReply {
@@ -99,6 +106,7 @@ impl CommandReply {
             rejection: None,
             balance: pool.is_provisioned().then(|| Balance::of(pool)),
             limits: pool.rate_limits_at(now),
+            purchase: None,
         }
     }
 }
@@ -137,6 +145,15 @@ impl TopicRecord for CommandReply {
             ("rejection", nullable(rejection)),
             ("balance", nullable(balance)),
             ("limits", nullable(limits)),
+            (
+                "purchase",
+                nullable(
+                    self.purchase
+                        .as_ref()
+                        .map(purchase::purchase_value)
+                        .transpose()?,
+                ),
+            ),
         ]))
     }
 
@@ -151,6 +168,7 @@ impl TopicRecord for CommandReply {
             rejection: f.optional("rejection", take_rejection)?,
             balance: f.optional("balance", take_balance)?,
             limits: f.optional("limits", take_limits)?,
+            purchase: f.optional("purchase", purchase::take_purchase)?,
         })
     }
 }

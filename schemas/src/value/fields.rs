@@ -64,6 +64,14 @@ impl Fields {
         }
     }
 
+    /// A `boolean` field.
+    pub(crate) fn boolean(&mut self, field: &'static str) -> Result<bool, MappingError> {
+        match self.take(field)? {
+            Value::Boolean(b) => Ok(b),
+            other => Err(wrong_type(self.record, field, "boolean", &other)),
+        }
+    }
+
     /// An `int` field.
     pub(crate) fn int(&mut self, field: &'static str) -> Result<i32, MappingError> {
         match self.take(field)? {

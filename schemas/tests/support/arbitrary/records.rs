@@ -1,14 +1,14 @@
 //! Generators of whole topic values: envelopes, pools that have lived, replies.
 
 use domain::{
-    Ctx, GrantSource, LimitSnapshot, PoolRateLimits, RateLimit, Tier, Timestamp, TokenPool,
-    TokenPoolCommand as C, TokenTotal, Tokens, execute,
+    Ctx, GrantSource, LimitSnapshot, PoolRateLimits, PurchaseStatus, RateLimit, Tier, Timestamp,
+    TokenPool, TokenPoolCommand as C, TokenTotal, Tokens, execute,
 };
 use proptest::prelude::*;
 use proptest::sample::select;
 use schemas::{
     Balance, CommandReply, ConsistencyToken, PoolCommandEnvelope, PoolEventEnvelope,
-    PoolRejectionRecord, PoolSnapshot, ReplyOutcome, ReplyRejection,
+    PoolRejectionRecord, PoolSnapshot, PurchaseReplyPart, ReplyOutcome, ReplyRejection,
 };
 
 use super::{actor, amount, command, duration, event, id, policy, pool_id, rejection, timestamp};
@@ -150,18 +150,35 @@ pub fn reply() -> impl Strategy<Value = CommandReply> {
         ReplyOutcome::Expired,
     ]);
     let names = proptest::collection::vec("[A-Za-z]{1,20}", 0..5);
+    let failure = proptest::option::of(("[a-z_]{1,20}", "[ -~]{0,40}"));
+    let status = select(vec![
+        PurchaseStatus::Requested,
+        PurchaseStatus::PaymentReserved,
+        PurchaseStatus::TokensGranted,
+        PurchaseStatus::Completed,
+        PurchaseStatus::Compensating,
+        PurchaseStatus::Failed,
+    ]);
+    let purchase =
+        (id(), status, failure).prop_map(|(purchase_id, status, failure)| PurchaseReplyPart {
+            purchase_id,
+            status,
+            failure_code: failure.as_ref().map(|(code, _)| code.clone()),
+            failure_message: failure.map(|(_, message)| message),
+        });
     (
         (id(), pool_id(), outcome, proptest::option::of(token), names),
         (
             proptest::option::of(why),
             proptest::option::of(balance),
             proptest::option::of(limits),
+            proptest::option::of(purchase),
         ),
     )
         .prop_map(
             |(
                 (command_id, pool_id, outcome, consistency_token, events),
-                (rejection, balance, limits),
+                (rejection, balance, limits, purchase),
             )| {
                 CommandReply {
                     command_id,
@@ -172,6 +189,7 @@ pub fn reply() -> impl Strategy<Value = CommandReply> {
                     rejection,
                     balance,
                     limits,
+                    purchase,
                 }
             },
         )

@@ -1,0 +1,124 @@
+//! `POST /api/v1/purchases`: places a token purchase. The purchase id is derived from the
+//! caller's idempotency key, so the same key and order give the same purchase (however
+//! many times, however concurrently), and the same key with another order is a 409.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use domain::{Actor, Cents, PoolId, PurchaseCommand, PurchaseId, PurchaseOrder, Timestamp};
+use schemas::{PurchaseCommandEnvelope, ReplyOutcome};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::AppState;
+use super::answer::{accepted_for_later, answer};
+use super::body::JsonBody;
+use super::problem::Problem;
+use super::request::{IdempotencyKey, RequestActor};
+
+/// Namespace of purchase ids derived from idempotency keys.
+const PURCHASE_NAMESPACE: Uuid = Uuid::from_u128(0x6c65_616b_795f_7075_7263_6861_7365_5f69);
+
+/// How long the purchase processor may take to reach the request before it must not apply it.
+const COMMAND_TTL_MS: i64 = 60_000;
+
+/// The body of a purchase request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PurchaseBody {
+    /// The pool receiving the tokens, `user:<id>/<provider>` or `org:<id>/<provider>`.
+    pool: String,
+    /// Tokens to buy.
+    tokens: u64,
+    /// Their price, in cents.
+    price_cents: u64,
+    /// The payment provider's token for how the buyer pays.
+    payment_method: String,
+}
+
+impl PurchaseBody {
+    /// The order, or the problem with the first bad field.
+    fn order(self, state: &AppState) -> Result<PurchaseOrder, Problem> {
+        let pool: PoolId = self
+            .pool
+            .parse()
+            .map_err(|e| Problem::invalid_field("pool", e))?;
+        if !state.pools.knows(pool.provider()) {
+            return Err(Problem::invalid_field(
+                "pool",
+                format!("provider {} is not configured", pool.provider()),
+            ));
+        }
+        if self.tokens == 0 {
+            return Err(Problem::invalid_field("tokens", "must be at least 1"));
+        }
+        Ok(PurchaseOrder {
+            pool,
+            tokens: domain::Tokens::new(self.tokens)
+                .map_err(|e| Problem::invalid_field("tokens", e))?,
+            price: Cents::new(self.price_cents)
+                .map_err(|e| Problem::invalid_field("price_cents", e))?,
+            payment_method: self
+                .payment_method
+                .parse()
+                .map_err(|e| Problem::invalid_field("payment_method", e))?,
+        })
+    }
+}
+
+/// The purchase an idempotency key names (a new one without a key).
+fn purchase_id(key: &IdempotencyKey, actor: &Actor) -> PurchaseId {
+    PurchaseId::from_uuid(match &key.0 {
+        Some(key) => Uuid::new_v5(&PURCHASE_NAMESPACE, format!("{actor}\n{key}").as_bytes()),
+        None => Uuid::new_v4(),
+    })
+}
+
+/// `POST /api/v1/purchases`: 201 with the purchase once placed (a retry with the same key
+/// and order gets the same answer again), 409 when the key was used for another order, 202
+/// while the processor has not answered.
+pub async fn place(
+    State(state): State<AppState>,
+    RequestActor(actor): RequestActor,
+    key: IdempotencyKey,
+    JsonBody(body): JsonBody<PurchaseBody>,
+) -> Result<Response, Problem> {
+    let order = body.order(&state)?;
+    let dispatcher = state
+        .dispatcher
+        .get()
+        .ok_or_else(|| Problem::unavailable("not connected to Kafka yet"))?;
+    let purchase_id = purchase_id(&key, &actor);
+    let now = crate::processor::now();
+    let deadline = Timestamp::from_millis(now.as_millis() + COMMAND_TTL_MS)
+        .map_err(|e| Problem::unavailable(e.to_string()))?;
+    let envelope = PurchaseCommandEnvelope {
+        command_id: key.command_id(&actor),
+        purchase_id,
+        reply_to: dispatcher.instance_id().to_owned(),
+        actor,
+        issued_at: now,
+        deadline,
+        command: PurchaseCommand::RequestPurchase { purchase_id, order },
+    };
+    let reply = match dispatcher
+        .dispatch_purchase(&envelope, state.reply_wait)
+        .await
+    {
+        Ok(Some(reply)) => reply,
+        Ok(None) => return Ok(accepted_for_later(envelope.command_id)),
+        Err(error) => {
+            tracing::error!(%error, "cannot submit a purchase");
+            return Err(Problem::unavailable(
+                "the purchase could not be recorded; nothing was applied",
+            ));
+        }
+    };
+    let mut response = answer(&reply, json!({ "purchase_id": purchase_id.to_string() }));
+    // No Location header yet: purchases become readable through the query API's views.
+    if reply.outcome == ReplyOutcome::Accepted {
+        *response.status_mut() = StatusCode::CREATED;
+    }
+    Ok(response.into_response())
+}

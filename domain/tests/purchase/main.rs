@@ -1,0 +1,7 @@
+//! Specification of the `Purchase` aggregate: the forward path, each failure and its
+//! compensation, repeats and late outcomes, and invariants over any sequence of outcomes.
+
+mod compensation;
+mod forward;
+mod properties;
+mod support;
