@@ -20,7 +20,7 @@ use super::kind::Kind;
 use super::ownership::{Ownership, OwnershipContext};
 use super::sweeper::{SWEEP_EVERY, Sweeper};
 use super::wire::{self, Wire};
-use super::writer::{BatchOutcome, Command, OffsetSpan, PartitionWriter};
+use super::writer::{BatchOutcome, Command, OffsetSpan, PartitionWriter, SNAPSHOT_EVERY};
 
 /// What every partition task shares.
 pub struct Shared<K: Kind> {
@@ -108,6 +108,19 @@ pub async fn run_partition<K: Kind>(
                 Some(first) => first,
                 None => break,
             },
+            () = tokio::time::sleep(SNAPSHOT_EVERY), if writer.snapshots_pending() => {
+                match writer.flush_snapshots(&shared.wire).await {
+                    BatchOutcome::Lost(error) => {
+                        tracing::error!(partition, %error, "partition lost");
+                        break;
+                    }
+                    BatchOutcome::Retry(error) => {
+                        tracing::warn!(partition, %error, "snapshot flush aborted, will retry");
+                    }
+                    BatchOutcome::Committed { .. } => {}
+                }
+                continue;
+            }
             () = tokio::time::sleep(SWEEP_EVERY) => {
                 sweeper.sweep(&shared.wire, writer.ledger(), wire::now()).await;
                 continue;

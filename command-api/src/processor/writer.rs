@@ -19,6 +19,7 @@ use futures::future::try_join_all;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::FutureRecord;
+use rdkafka::producer::future_producer::DeliveryFuture;
 use rdkafka::{Offset, TopicPartitionList};
 use settings::KafkaSettings;
 
@@ -141,6 +142,68 @@ impl<K: Kind> PartitionWriter<K> {
         }
     }
 
+    /// True while some aggregate changed since its last committed snapshot.
+    pub fn snapshots_pending(&self) -> bool {
+        !self.unsnapshotted.is_empty()
+    }
+
+    /// Snapshots every aggregate changed since the last flush, in a transaction of its own:
+    /// an idle partition's views (e.g. the Redis buckets, built from snapshots) and a
+    /// takeover would otherwise wait for the next command to see the last batch's state.
+    pub async fn flush_snapshots(&mut self, wire: &Wire<K>) -> BatchOutcome {
+        let keys: Vec<K::Key> = self.unsnapshotted.iter().cloned().collect();
+        let flushed = async {
+            self.transactions.begin()?;
+            let pending = self.send_snapshots(wire, &keys, self.events_end).await?;
+            await_all(pending).await?;
+            self.transactions.commit().await
+        }
+        .await;
+        match flushed {
+            Ok(()) => {
+                self.unsnapshotted.clear();
+                self.last_flush = Instant::now();
+                BatchOutcome::Committed {
+                    commands: 0,
+                    events: 0,
+                }
+            }
+            Err(error @ TransactionError::Fatal(_)) => BatchOutcome::Lost(error),
+            Err(error) => match self.transactions.abort().await {
+                Ok(()) => BatchOutcome::Retry(error),
+                Err(abort) => BatchOutcome::Lost(abort),
+            },
+        }
+    }
+
+    /// Produces the snapshots of `keys` (as of `events_end`) into the open transaction.
+    async fn send_snapshots(
+        &self,
+        wire: &Wire<K>,
+        keys: &[K::Key],
+        events_end: i64,
+    ) -> Result<Vec<DeliveryFuture>, TransactionError> {
+        let state_topic = K::state_topic(&wire.topics);
+        let mut pending = Vec::with_capacity(keys.len());
+        for key in keys {
+            let Some(slot) = self.ledger.slot(key) else {
+                continue;
+            };
+            let value = wire
+                .encode_snapshot(key, slot, events_end)
+                .await
+                .map_err(abortable)?;
+            let record_key = key.to_string();
+            let record = FutureRecord::to(&state_topic)
+                .partition(self.partition)
+                .key(&record_key)
+                .payload(&value);
+            let delivery = self.transactions.producer().send_result(record);
+            pending.push(delivery.map_err(|(e, _)| TransactionError::Abortable(e))?);
+        }
+        Ok(pending)
+    }
+
     async fn write(
         &mut self,
         wire: &Wire<K>,
@@ -250,31 +313,7 @@ impl<K: Kind> PartitionWriter<K> {
         } else {
             Vec::new()
         };
-        let state_topic = K::state_topic(&wire.topics);
-        for key in &to_snapshot {
-            let Some(slot) = self.ledger.slot(key) else {
-                continue;
-            };
-            let value = wire
-                .encode_snapshot(key, slot, events_end)
-                .await
-                .map_err(abortable)?;
-            pending.push(send(
-                &state_topic,
-                self.partition,
-                &key.to_string(),
-                &value,
-            )?);
-        }
-        // Wait for every record here rather than in the commit's own flush, which only
-        // notices deliveries on its 100 ms polling cadence.
-        for delivery in try_join_all(pending)
-            .await
-            .map_err(|_| TransactionError::Abortable(KafkaError::Canceled))?
-        {
-            delivery.map_err(|(e, _)| TransactionError::Abortable(e))?;
-        }
-
+        pending.extend(self.send_snapshots(wire, &to_snapshot, events_end).await?);
         let mut offsets = TopicPartitionList::new();
         offsets
             .add_partition_offset(
@@ -286,9 +325,18 @@ impl<K: Kind> PartitionWriter<K> {
         let group = consumer
             .group_metadata()
             .ok_or(TransactionError::Fatal(KafkaError::Canceled))?;
-        let produced = started.elapsed();
-        self.transactions.send_offsets(offsets, group).await?;
-        let offsets_sent = started.elapsed();
+        // Wait for every record here rather than in the commit's own flush, which only
+        // notices deliveries on its 100 ms polling cadence. Meanwhile the consumed offsets go
+        // to the group coordinator: independent round trips of one transaction.
+        let delivered = async {
+            await_all(pending).await?;
+            Ok(started.elapsed())
+        };
+        let offsets_sent = async {
+            self.transactions.send_offsets(offsets, group).await?;
+            Ok(started.elapsed())
+        };
+        let (produced, offsets_sent) = tokio::try_join!(delivered, offsets_sent)?;
         self.transactions.commit().await?;
         if flush {
             self.unsnapshotted.clear();
@@ -356,4 +404,15 @@ fn abortable(cause: impl std::fmt::Display) -> TransactionError {
     TransactionError::Abortable(KafkaError::MessageProduction(
         rdkafka::types::RDKafkaErrorCode::InvalidRecord,
     ))
+}
+
+/// Waits until every record in `pending` is acknowledged.
+async fn await_all(pending: Vec<DeliveryFuture>) -> Result<(), TransactionError> {
+    for delivery in try_join_all(pending)
+        .await
+        .map_err(|_| TransactionError::Abortable(KafkaError::Canceled))?
+    {
+        delivery.map_err(|(e, _)| TransactionError::Abortable(e))?;
+    }
+    Ok(())
 }
