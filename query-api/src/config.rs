@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
-use settings::{CassandraSettings, HttpSettings, PostgresSettings, RedisSettings};
+use settings::{CassandraSettings, HttpSettings, KafkaSettings, PostgresSettings, RedisSettings};
 
 /// Configuration of the service.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -12,6 +12,59 @@ pub struct Config {
     pub postgres: PostgresSettings,
     pub redis: RedisSettings,
     pub cassandra: CassandraSettings,
+    /// The topic layout from `[kafka]`. The query API never connects to Kafka, so this is
+    /// written out as `topic_layout`, not as a `[kafka]` it would reach.
+    #[serde(default, rename(deserialize = "kafka", serialize = "topic_layout"))]
+    pub topics: TopicLayout,
+    /// Where the projectors keep the Redis views.
+    #[serde(default)]
+    pub projectors: ViewKeySettings,
+}
+
+/// What a reader needs of the `[kafka]` section: the deployment's topic prefix (the Redis
+/// keys of the views start with it) and partition count (a pool's consistency tokens all
+/// come from its partition).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TopicLayout {
+    #[serde(default)]
+    pub topic_prefix: String,
+    #[serde(default = "default_partitions")]
+    pub partitions: u32,
+}
+
+fn default_partitions() -> u32 {
+    KafkaSettings::default().partitions
+}
+
+impl Default for TopicLayout {
+    fn default() -> Self {
+        let kafka = KafkaSettings::default();
+        Self {
+            topic_prefix: kafka.topic_prefix,
+            partitions: kafka.partitions,
+        }
+    }
+}
+
+/// What a reader needs of the `[projectors]` section: the Redis key prefix of the views
+/// (read from the projectors' own setting, so writer and readers cannot disagree).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ViewKeySettings {
+    /// Prefix of the Redis keys of the views, after the deployment's topic prefix.
+    #[serde(default = "default_redis_key_prefix")]
+    pub redis_key_prefix: String,
+}
+
+impl Default for ViewKeySettings {
+    fn default() -> Self {
+        Self {
+            redis_key_prefix: default_redis_key_prefix(),
+        }
+    }
+}
+
+fn default_redis_key_prefix() -> String {
+    "leaky:".into()
 }
 
 /// The `[query_api]` section.
@@ -48,6 +101,8 @@ impl Default for Config {
             postgres: PostgresSettings::default(),
             redis: RedisSettings::default(),
             cassandra: CassandraSettings::default(),
+            topics: TopicLayout::default(),
+            projectors: ViewKeySettings::default(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! HTTP API that answers reads from the views.
 #![forbid(unsafe_code)]
 
+mod buckets;
 mod config;
 mod consistency;
 mod openapi;
@@ -16,7 +17,8 @@ use axum::routing::get;
 use probes::{HttpService, Readiness};
 use viewstore::{CassandraCheck, PostgresCheck, RedisCheck};
 
-pub use config::{Config, QueryApiSettings};
+pub use buckets::BucketState;
+pub use config::{Config, QueryApiSettings, TopicLayout, ViewKeySettings};
 pub use params::WaitBounds;
 pub use problem::Problem;
 pub use quota::QuotaState;
@@ -37,17 +39,25 @@ pub async fn build(config: Config) -> anyhow::Result<HttpService> {
         .max_connections(config.postgres.max_connections)
         .acquire_timeout(Duration::from_secs(2))
         .connect_lazy(&config.postgres.url)?;
-    let quota = QuotaState {
-        db,
-        bounds: WaitBounds {
-            default: Duration::from_millis(config.query_api.consistency_wait_ms),
-            max: Duration::from_millis(config.query_api.max_wait_ms),
-        },
+    let bounds = WaitBounds {
+        default: Duration::from_millis(config.query_api.consistency_wait_ms),
+        max: Duration::from_millis(config.query_api.max_wait_ms),
     };
+    let quota = QuotaState { db, bounds };
+    anyhow::ensure!(
+        config.topics.partitions > 0,
+        "kafka.partitions must be at least 1"
+    );
+    let keys = viewstore::BucketKeys::new(format!(
+        "{}{}",
+        config.topics.topic_prefix, config.projectors.redis_key_prefix
+    ));
+    let redis = redis::Client::open(config.redis.url.as_str())?;
+    let buckets = BucketState::new(redis, keys, config.topics.partitions, bounds);
     let usage = UsageState::new(config.cassandra.clone());
     let service = HttpService::bind(
         config.query_api.listen,
-        router(readiness, metrics, quota, usage),
+        router(readiness, metrics, quota, buckets, usage),
     )
     .await?;
     Ok(service)
@@ -58,6 +68,7 @@ pub fn router(
     readiness: Readiness,
     metrics: prometheus::Registry,
     quota: QuotaState,
+    buckets: BucketState,
     usage: UsageState,
 ) -> Router {
     let api = Router::new()
@@ -72,6 +83,12 @@ pub fn router(
             get(quota::get_owner_provider_quota),
         )
         .with_state(quota);
+    let bucket_reads = Router::new()
+        .route(
+            "/api/v1/pools/{kind}/{id}/{provider}/buckets",
+            get(buckets::get_buckets),
+        )
+        .with_state(buckets);
     let analytics = Router::new()
         .route("/api/v1/usage/{dimension}/{subject}", get(usage::get_usage))
         .route(
@@ -86,6 +103,7 @@ pub fn router(
         .with_state(usage);
     probes::router(readiness, metrics)
         .merge(api)
+        .merge(bucket_reads)
         .merge(analytics)
         .merge(openapi::router())
         .fallback(|| async { Problem::not_found("no such resource") })

@@ -99,6 +99,7 @@ pub fn document() -> Value {
         "paths": {
             "/api/v1/pools/{kind}/{id}/{provider}": read("A pool: granted, consumed, reserved, overdraft, remaining, tier, policy", pool()),
             "/api/v1/pools/{kind}/{id}/{provider}/reservations": read("A pool's open reservations", pool()),
+            "/api/v1/pools/{kind}/{id}/{provider}/buckets": read("A pool's rate-limit buckets as of its newest snapshot (Redis): per limit capacity, rate, period_ms, level, remaining, reset_after_ms; strategy, updated_at_ms, retry_after_ms, next_event_offset. A consistency token must come from a write to this pool (its partition)", pool()),
             "/api/v1/quota/{kind}/{id}": read("An owner's totals across providers, and each pool", owner()),
             "/api/v1/quota/{kind}/{id}/{provider}": read("An owner's quota for one provider", pool()),
             "/api/v1/usage/{dimension}/{subject}": read("Tokens, requests and rejections per time bucket", usage(vec![])),

@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
+use axum::http::HeaderMap;
 use domain::{Owner, PoolId};
 use schemas::ConsistencyToken;
 
@@ -24,6 +27,24 @@ pub struct WaitBounds {
     pub default: Duration,
     /// The longest a request may ask for.
     pub max: Duration,
+}
+
+/// The read options of a request: its query string and `Consistency-Token` header.
+pub fn request_options(
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    headers: &HeaderMap,
+    bounds: WaitBounds,
+) -> Result<ReadOptions, Problem> {
+    let Query(query) =
+        query.map_err(|rejection| Problem::invalid_parameter("query", rejection.body_text()))?;
+    let header =
+        match headers.get("consistency-token") {
+            Some(value) => Some(value.to_str().map_err(|_| {
+                Problem::invalid_parameter("Consistency-Token", "not visible ASCII")
+            })?),
+            None => None,
+        };
+    read_options(&query, header, bounds)
 }
 
 /// The query parameters every view read accepts: `consistency_token` (or the

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use crate::consistency::{Freshness, wait_for};
-use crate::params::{ReadOptions, WaitBounds, owner, pool_id, read_options};
+use crate::params::{ReadOptions, WaitBounds, owner, pool_id, request_options};
 use crate::problem::Problem;
 
 /// What the quota handlers share.
@@ -22,7 +22,8 @@ pub struct QuotaState {
 /// The header that says whether the answer includes the caller's write.
 const VIEW_HEADER: &str = "leaky-view";
 
-type Query_ = Result<Query<Vec<(String, String)>>, QueryRejection>;
+/// The query string as name/value pairs, or why it could not be read.
+pub(crate) type Query_ = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
 /// `GET /api/v1/pools/{kind}/{id}/{provider}`: one pool's balance, tier and policy.
 pub async fn get_pool(
@@ -112,16 +113,7 @@ async fn settle(
     query: Query_,
     headers: &HeaderMap,
 ) -> Result<Option<Freshness>, Problem> {
-    let Query(query) =
-        query.map_err(|rejection| Problem::invalid_parameter("query", rejection.body_text()))?;
-    let header =
-        match headers.get("consistency-token") {
-            Some(value) => Some(value.to_str().map_err(|_| {
-                Problem::invalid_parameter("Consistency-Token", "not visible ASCII")
-            })?),
-            None => None,
-        };
-    let ReadOptions { after, wait } = read_options(&query, header, state.bounds)?;
+    let ReadOptions { after, wait } = request_options(query, headers, state.bounds)?;
     match after {
         Some(token) => Ok(Some(
             wait_for(&state.db, quotaview::PROJECTION, token, wait).await?,
@@ -131,7 +123,7 @@ async fn settle(
 }
 
 /// The answer, with its freshness in the body and in the `Leaky-View` header.
-fn answer(mut body: Value, freshness: Option<Freshness>) -> Response {
+pub(crate) fn answer(mut body: Value, freshness: Option<Freshness>) -> Response {
     body["consistency"] = json!(freshness);
     let mut response = Json(body).into_response();
     if let Some(freshness) = freshness {
@@ -146,7 +138,7 @@ fn view_header(freshness: &Freshness) -> HeaderValue {
     HeaderValue::from_static(if freshness.stale { "stale" } else { "fresh" })
 }
 
-fn unknown_pool(pool: &str, freshness: Option<Freshness>) -> Problem {
+pub(crate) fn unknown_pool(pool: &str, freshness: Option<Freshness>) -> Problem {
     with_freshness(
         Problem::not_found(format!("pool {pool} is not provisioned")),
         freshness,
@@ -161,6 +153,6 @@ fn with_freshness(problem: Problem, freshness: Option<Freshness>) -> Problem {
     }
 }
 
-fn bad_path(rejection: PathRejection) -> Problem {
+pub(crate) fn bad_path(rejection: PathRejection) -> Problem {
     Problem::invalid_parameter("path", rejection.body_text())
 }

@@ -13,37 +13,13 @@ use tokio::sync::OnceCell;
 
 pub use fields::bucket_fields;
 pub use store::BucketWrite;
+pub use viewstore::BucketKeys;
 
 use crate::consumer::{Projection, Record};
 use crate::dead_letter::DeadLetters;
 
 /// The projection's name (positions, metrics, consumer group).
-pub const PROJECTION: &str = "buckets";
-
-/// Where a deployment's bucket keys live in Redis.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BucketKeys {
-    prefix: String,
-}
-
-impl BucketKeys {
-    /// Keys under `prefix` (the deployment's topic prefix and the configured key prefix).
-    pub fn new(prefix: impl Into<String>) -> Self {
-        Self {
-            prefix: prefix.into(),
-        }
-    }
-
-    /// The hash of one pool's buckets.
-    pub fn bucket(&self, pool_id: &str) -> String {
-        format!("{}bucket:{pool_id}", self.prefix)
-    }
-
-    /// The hash of the projection's position per partition.
-    pub fn positions(&self) -> String {
-        format!("{}positions:{PROJECTION}", self.prefix)
-    }
-}
+pub const PROJECTION: &str = viewstore::BUCKETS_PROJECTION;
 
 /// Writes each pool's bucket hash to Redis.
 #[derive(Clone)]
