@@ -92,8 +92,9 @@ impl Gateway {
             credentials,
             metrics: Metrics::register(&registry),
         };
-        let readiness =
-            readiness(&config.kafka, &config.schema_registry).with(state.credentials.clone());
+        let readiness = readiness(&config.kafka, &config.schema_registry)
+            .with(state.credentials.clone())
+            .with(DispatcherConnected(Arc::clone(&state.holds.dispatcher)));
         let router = probes::router(readiness, registry)
             .merge(routes::routes(state))
             .layer(axum::middleware::map_response(auth::http::security_headers));
@@ -160,6 +161,24 @@ async fn follow_auth(credentials: Credentials, auth: GatewayAuthSettings, kafka:
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
+    }
+}
+
+/// Ready once the dispatcher is connected: until then every call's reserve is answered 503.
+struct DispatcherConnected(Arc<OnceCell<Dispatcher>>);
+
+impl probes::DependencyCheck for DispatcherConnected {
+    fn name(&self) -> &str {
+        "pool-commands"
+    }
+
+    fn check(&self) -> futures::future::BoxFuture<'_, Result<(), String>> {
+        let result = if self.0.initialized() {
+            Ok(())
+        } else {
+            Err("not connected to the pool commands and replies yet".to_owned())
+        };
+        Box::pin(std::future::ready(result))
     }
 }
 
