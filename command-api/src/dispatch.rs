@@ -229,6 +229,29 @@ impl Dispatcher {
     }
 }
 
+/// Starts a dispatcher into `cell`, retrying every second until Kafka answers; a service
+/// answers 503 to what needs it until then.
+pub async fn connect(
+    cell: Arc<tokio::sync::OnceCell<Dispatcher>>,
+    kafka: KafkaSettings,
+    registry: RegistrySettings,
+    instance_id: String,
+) {
+    loop {
+        match Dispatcher::start(&kafka, &registry, instance_id.clone()).await {
+            Ok(dispatcher) => {
+                let _ = cell.set(dispatcher);
+                tracing::info!(instance_id, "dispatcher connected");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot reach Kafka yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
 async fn deliver_replies(
     consumer: StreamConsumer,
     codec: PoolCodec,

@@ -19,7 +19,6 @@ use tokio::sync::OnceCell;
 
 pub use config::{CommandApiSettings, Config, ProcessorConfig, PurchaseProcessorConfig};
 
-use crate::dispatch::Dispatcher;
 use crate::http::AppState;
 
 /// Name in logs and metrics.
@@ -30,7 +29,7 @@ pub const SERVICE: &str = "command-api";
 pub async fn build(config: Config) -> anyhow::Result<HttpService> {
     let dispatcher = Arc::new(OnceCell::new());
     let instance_id = format!("command-api-{}", uuid::Uuid::new_v4().simple());
-    tokio::spawn(connect(
+    tokio::spawn(dispatch::connect(
         Arc::clone(&dispatcher),
         config.kafka.clone(),
         config.schema_registry.clone(),
@@ -98,32 +97,11 @@ pub async fn run_processor_service<K: processor::Kind>(
     processed
 }
 
-fn readiness(kafka: &KafkaSettings, registry: &RegistrySettings) -> Readiness {
+/// Ready when Kafka and the schema registry answer (every command needs both).
+pub fn readiness(kafka: &KafkaSettings, registry: &RegistrySettings) -> Readiness {
     Readiness::new()
         .with(KafkaCheck::new(kafka.clone()))
         .with(RegistryCheck::new(registry.clone()))
-}
-
-/// Connects the dispatcher, retrying until Kafka answers.
-async fn connect(
-    cell: Arc<OnceCell<Dispatcher>>,
-    kafka: KafkaSettings,
-    registry: RegistrySettings,
-    instance_id: String,
-) {
-    loop {
-        match Dispatcher::start(&kafka, &registry, instance_id.clone()).await {
-            Ok(dispatcher) => {
-                let _ = cell.set(dispatcher);
-                tracing::info!(instance_id, "ready for commands");
-                return;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot reach Kafka yet; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    }
 }
 
 async fn not_found() -> http::Problem {

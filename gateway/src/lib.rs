@@ -23,10 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use command_api::dispatch::Dispatcher;
-use eventlog::KafkaCheck;
-use probes::{HttpService, Readiness};
-use schemas::RegistryCheck;
-use settings::{KafkaSettings, RegistrySettings};
+use probes::HttpService;
+use settings::KafkaSettings;
 use tokio::sync::OnceCell;
 
 pub use config::{Config, GatewayAuthSettings, GatewaySettings, UpstreamSettings};
@@ -67,7 +65,7 @@ impl Gateway {
     /// Binds the gateway; it connects to Kafka in the background (503 until then).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let dispatcher = Arc::new(OnceCell::new());
-        tokio::spawn(connect(
+        tokio::spawn(command_api::dispatch::connect(
             Arc::clone(&dispatcher),
             config.kafka.clone(),
             config.schema_registry.clone(),
@@ -92,7 +90,7 @@ impl Gateway {
             credentials,
             metrics: Metrics::register(&registry),
         };
-        let readiness = readiness(&config.kafka, &config.schema_registry)
+        let readiness = command_api::readiness(&config.kafka, &config.schema_registry)
             .with(state.credentials.clone())
             .with(DispatcherConnected(Arc::clone(&state.holds.dispatcher)));
         let router = probes::router(readiness, registry)
@@ -179,34 +177,5 @@ impl probes::DependencyCheck for DispatcherConnected {
             Err("not connected to the pool commands and replies yet".to_owned())
         };
         Box::pin(std::future::ready(result))
-    }
-}
-
-/// Ready when Kafka and the schema registry answer (every call needs both).
-fn readiness(kafka: &KafkaSettings, registry: &RegistrySettings) -> Readiness {
-    Readiness::new()
-        .with(KafkaCheck::new(kafka.clone()))
-        .with(RegistryCheck::new(registry.clone()))
-}
-
-/// Connects the dispatcher, retrying until Kafka answers.
-async fn connect(
-    cell: Arc<OnceCell<Dispatcher>>,
-    kafka: KafkaSettings,
-    registry: RegistrySettings,
-    instance_id: String,
-) {
-    loop {
-        match Dispatcher::start(&kafka, &registry, instance_id.clone()).await {
-            Ok(dispatcher) => {
-                let _ = cell.set(dispatcher);
-                tracing::info!(instance_id, "ready for calls");
-                return;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot reach Kafka yet; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
     }
 }
