@@ -2,27 +2,17 @@
 //! (`ops/infra up`): where it is, and names no other test will use.
 #![forbid(unsafe_code)]
 
+pub mod names;
 pub mod probes;
 mod spawn;
 pub mod stack;
 
+pub use names::{unique, unique_identifier};
 pub use spawn::{Exited, SpawnedService, run_to_exit};
 
 use settings::{
     CassandraSettings, KafkaSettings, PostgresSettings, RedisSettings, RegistrySettings,
 };
-
-/// A name no other test run will use: `<prefix>-<random>`, lowercase so it is also a
-/// valid Kafka topic, Postgres database and (with `_`) Cassandra keyspace name.
-pub fn unique(prefix: &str) -> String {
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    format!("{prefix}-{}", &id[..12])
-}
-
-/// Like [`unique`], with `_` separators, for identifiers that cannot contain `-`.
-pub fn unique_identifier(prefix: &str) -> String {
-    unique(prefix).replace('-', "_")
-}
 
 /// Where the local infrastructure is: the defaults `ops/infra` uses, overridable by the
 /// same `LEAKY_*` variables the services read.
