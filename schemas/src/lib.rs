@@ -29,6 +29,7 @@ mod reply;
 mod resolve;
 #[cfg(test)]
 mod schema_tables;
+mod snapshot;
 pub mod topic;
 mod value;
 pub mod wire;
@@ -41,7 +42,7 @@ pub use datum::{
 pub use error::{DecodeError, EncodeError, Mismatch, SchemaError, SetupError};
 pub use pool::{
     CodeMismatch, PoolCommandEnvelope, PoolEventEnvelope, PoolRejectionRecord, PoolSnapshot,
-    UnsupportedFormat, command_type,
+    command_type,
 };
 pub use purchase::{
     PurchaseCodec, PurchaseCommandEnvelope, PurchaseEventEnvelope, PurchaseSnapshot,
@@ -52,5 +53,6 @@ pub use reply::{
     ReplyOutcome, ReplyRejection,
 };
 pub use resolve::{ResolveError, ResolveErrorKind};
+pub use snapshot::UnsupportedFormat;
 pub use topic::{TopicKind, value_subject};
 pub use value::MappingError;

@@ -1,5 +1,7 @@
 //! Specification of the `TokenPool` aggregate, command by command.
 
+#[path = "../spec/mod.rs"]
+mod spec;
 #[path = "../support/mod.rs"]
 mod support;
 

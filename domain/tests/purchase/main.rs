@@ -4,4 +4,6 @@
 mod compensation;
 mod forward;
 mod properties;
+#[path = "../spec/mod.rs"]
+mod spec;
 mod support;

@@ -1,20 +1,11 @@
-//! Fixtures and a given/when/then harness, so pool tests read as specifications:
-//!
-//! ```ignore
-//! given([provisioned(), granted(1, 1_000)])
-//!     .when(t(1_000), reserve(7, 300))
-//!     .then([TokensReserved { .. }]);
-//! ```
-//!
-//! Every `then*` also checks that handling did not depend on anything but the events:
-//! the state rebuilt from `given` + produced events equals the state evolved step by step.
+//! Fixtures for the pool's specification, and its entry to the given/when/then harness
+//! (`crate::spec`), so pool tests read as specifications.
 #![allow(dead_code)] // each test binary uses a different part of the support module
 
 use domain::{
-    Actor, Aggregate, CommandId, Ctx, DurationMs, EffectivePolicy, GrantId, GrantSource,
-    OverageRule, PeriodicQuota, PoolId, PurchaseId, RateLimit, RateLimitStrategy, ReservationId,
-    ReservationTtl, Tier, Timestamp, TokenPool, TokenPoolCommand, TokenPoolEvent,
-    TokenPoolRejection, Tokens, replay,
+    Actor, CommandId, Ctx, DurationMs, EffectivePolicy, GrantId, GrantSource, OverageRule,
+    PeriodicQuota, PoolId, PurchaseId, RateLimit, RateLimitStrategy, ReservationId, ReservationTtl,
+    Tier, Timestamp, TokenPool, TokenPoolCommand, TokenPoolEvent, Tokens,
 };
 use uuid::Uuid;
 
@@ -234,83 +225,9 @@ pub fn consume(amount: u64) -> TokenPoolCommand {
 
 // ---- the harness -------------------------------------------------------------------
 
-/// Past events of a pool.
-pub struct Given {
-    events: Vec<TokenPoolEvent>,
-}
+pub use crate::spec::Given;
 
-/// The pool's history before the command under test.
-pub fn given(events: impl IntoIterator<Item = TokenPoolEvent>) -> Given {
-    Given {
-        events: events.into_iter().collect(),
-    }
-}
-
-impl Given {
-    /// Handles `cmd` at `now` against the state the events build.
-    pub fn when(self, now: Timestamp, cmd: TokenPoolCommand) -> When {
-        let state: TokenPool = replay(&self.events);
-        let outcome = state.handle(&cmd, &ctx(now));
-        When {
-            history: self.events,
-            state,
-            outcome,
-        }
-    }
-
-    /// The state the events build.
-    pub fn state(self) -> TokenPool {
-        replay(&self.events)
-    }
-}
-
-/// The outcome of one command.
-pub struct When {
-    history: Vec<TokenPoolEvent>,
-    state: TokenPool,
-    outcome: Result<Vec<TokenPoolEvent>, TokenPoolRejection>,
-}
-
-impl When {
-    /// Asserts that exactly `expected` events were produced; returns the state after them.
-    #[track_caller]
-    pub fn then(self, expected: impl IntoIterator<Item = TokenPoolEvent>) -> TokenPool {
-        let expected: Vec<_> = expected.into_iter().collect();
-        match self.outcome {
-            Ok(events) => {
-                assert_eq!(events, expected, "produced events");
-                let mut live = self.state;
-                domain::apply_all(&mut live, &events);
-                let mut history = self.history;
-                history.extend(events);
-                assert_eq!(
-                    replay::<TokenPool>(&history),
-                    live,
-                    "replay equals live state"
-                );
-                live
-            }
-            Err(rejection) => panic!("expected events {expected:#?}, got rejection {rejection:?}"),
-        }
-    }
-
-    /// Asserts that the command was accepted but changed nothing (an idempotent repeat).
-    #[track_caller]
-    pub fn then_nothing(self) -> TokenPool {
-        self.then([])
-    }
-
-    /// Asserts that the command was refused with exactly `expected`.
-    #[track_caller]
-    pub fn then_rejected(self, expected: TokenPoolRejection) {
-        match self.outcome {
-            Ok(events) => panic!("expected rejection {expected:?}, got events {events:#?}"),
-            Err(rejection) => assert_eq!(rejection, expected, "rejection"),
-        }
-    }
-
-    /// The raw outcome, for tests that inspect it themselves.
-    pub fn outcome(self) -> Result<Vec<TokenPoolEvent>, TokenPoolRejection> {
-        self.outcome
-    }
+/// The pool's history before the command under test (issued by `system:test`).
+pub fn given(events: impl IntoIterator<Item = TokenPoolEvent>) -> Given<TokenPool> {
+    crate::spec::given(events, "system:test")
 }

@@ -9,7 +9,7 @@ mod snapshot;
 pub use command::{PoolCommandEnvelope, command_type};
 pub use event::PoolEventEnvelope;
 pub use rejection::{CodeMismatch, PoolRejectionRecord};
-pub use snapshot::{PoolSnapshot, UnsupportedFormat};
+pub use snapshot::PoolSnapshot;
 
 #[cfg(test)]
 pub(crate) use command::COMMAND;
