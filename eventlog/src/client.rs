@@ -72,7 +72,7 @@ pub fn client_config(settings: &KafkaSettings, role: &ClientRole) -> ClientConfi
                 .set("partitioner", "murmur2_random")
                 .set("enable.idempotence", "true")
                 .set("acks", "all")
-                .set("linger.ms", "5");
+                .set("linger.ms", settings.producer_linger_ms.to_string());
         }
         ClientRole::Admin => {}
     }
