@@ -33,12 +33,27 @@ pub struct GatewaySettings {
     pub max_tokens_cap: u64,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
+    /// Most holds reserved ahead of calls per (pool, caller), so calls skip the reserve's
+    /// round trip; kept only while the pool is far from its limits. 0 turns them off.
+    #[serde(default = "default_ready_holds")]
+    pub ready_holds: usize,
+    /// A (pool, caller) without calls for this long gives its ready holds back.
+    #[serde(default = "default_ready_hold_idle_ms")]
+    pub ready_hold_idle_ms: u64,
     /// Upstream providers by name (the provider part of a pool id).
     pub providers: BTreeMap<String, UpstreamSettings>,
     /// Model-name prefix → provider, for `/v1/chat/completions`; the longest prefix wins.
     pub models: BTreeMap<String, String>,
     /// Where credentials are checked.
     pub auth: GatewayAuthSettings,
+}
+
+fn default_ready_holds() -> usize {
+    64
+}
+
+fn default_ready_hold_idle_ms() -> u64 {
+    5_000
 }
 
 /// The `[gateway.auth]` section: the auth service whose tokens and keys are accepted.
@@ -156,6 +171,8 @@ impl Default for GatewaySettings {
             default_max_tokens: 1_024,
             max_tokens_cap: 16_384,
             max_body_bytes: 1024 * 1024,
+            ready_holds: default_ready_holds(),
+            ready_hold_idle_ms: default_ready_hold_idle_ms(),
             providers,
             models,
             auth: GatewayAuthSettings::default(),

@@ -12,8 +12,10 @@ pub mod holds;
 pub mod inflight;
 pub mod limits;
 mod metrics;
+pub mod ready;
 mod relay;
 mod routes;
+pub mod shelf;
 pub mod sse;
 pub mod upstream;
 pub mod usage;
@@ -33,6 +35,7 @@ use crate::caller::Credentials;
 use crate::holds::Holds;
 use crate::inflight::Inflight;
 use crate::metrics::Metrics;
+use crate::ready::ReadyHolds;
 use crate::upstream::Upstreams;
 
 /// Name in logs and metrics.
@@ -45,6 +48,8 @@ pub struct GatewayState {
     pub settings: Arc<GatewaySettings>,
     /// Reserve, settle, release.
     pub holds: Holds,
+    /// Holds reserved ahead of calls.
+    pub ready: ReadyHolds,
     /// The providers, with their breakers.
     pub upstreams: Upstreams,
     /// Calls not yet settled.
@@ -59,6 +64,7 @@ pub struct GatewayState {
 pub struct Gateway {
     service: HttpService,
     inflight: Inflight,
+    ready: ReadyHolds,
 }
 
 impl Gateway {
@@ -79,16 +85,27 @@ impl Gateway {
         ));
         let registry = telemetry::metrics_registry(SERVICE);
         let inflight = Inflight::default();
+        let holds = Holds {
+            dispatcher,
+            reply_wait: Duration::from_millis(config.gateway.reply_wait_ms),
+        };
+        let metrics = Metrics::register(&registry);
+        let ready = ReadyHolds::new(
+            holds.clone(),
+            config.gateway.ready_holds,
+            Duration::from_millis(config.gateway.ready_hold_idle_ms),
+            Duration::from_millis(config.gateway.reservation_ttl_ms),
+            metrics.clone(),
+        );
+        tokio::spawn(ready.clone().sweep());
         let state = GatewayState {
             settings: Arc::new(config.gateway.clone()),
-            holds: Holds {
-                dispatcher,
-                reply_wait: Duration::from_millis(config.gateway.reply_wait_ms),
-            },
+            holds,
+            ready: ready.clone(),
             upstreams: Upstreams::new(&config.gateway.providers),
             inflight: inflight.clone(),
             credentials,
-            metrics: Metrics::register(&registry),
+            metrics,
         };
         let readiness = command_api::readiness(&config.kafka, &config.schema_registry)
             .with(state.credentials.clone())
@@ -97,7 +114,11 @@ impl Gateway {
             .merge(routes::routes(state))
             .layer(axum::middleware::map_response(auth::http::security_headers));
         let service = HttpService::bind(config.gateway.listen, router).await?;
-        Ok(Self { service, inflight })
+        Ok(Self {
+            service,
+            inflight,
+            ready,
+        })
     }
 
     /// The address bound.
@@ -112,6 +133,9 @@ impl Gateway {
     ) -> anyhow::Result<()> {
         self.service.run_until(shutdown).await?;
         let left = self.inflight.drain(Duration::from_secs(30)).await;
+        // Holds reserved for calls that will not come now: back to their pools, so they do
+        // not sit until their TTL.
+        self.ready.give_all_back().await;
         if left > 0 {
             tracing::error!(
                 left,

@@ -9,6 +9,9 @@ pub struct Metrics {
     pub calls: IntCounterVec,
     /// Tokens settled by provider and whether reported or estimated.
     pub settled_tokens: IntCounterVec,
+    /// Ready holds: taken by a call, missed (the call reserved for itself), reserved ahead,
+    /// refused, returned unused.
+    pub ready_holds: IntCounterVec,
 }
 
 impl Metrics {
@@ -27,7 +30,15 @@ impl Metrics {
             &["provider", "source"],
         )
         .expect("valid metric");
-        for collector in [calls.clone(), settled_tokens.clone()] {
+        let ready_holds = IntCounterVec::new(
+            Opts::new(
+                "gateway_ready_holds_total",
+                "Holds reserved ahead of calls, by what became of them",
+            ),
+            &["event"],
+        )
+        .expect("valid metric");
+        for collector in [calls.clone(), settled_tokens.clone(), ready_holds.clone()] {
             if let Err(error) = registry.register(Box::new(collector)) {
                 tracing::warn!(%error, "metric not registered");
             }
@@ -35,11 +46,17 @@ impl Metrics {
         Self {
             calls,
             settled_tokens,
+            ready_holds,
         }
     }
 
     /// Counts a call of `provider` that ended as `outcome`.
     pub fn call(&self, provider: &str, outcome: &str) {
         self.calls.with_label_values(&[provider, outcome]).inc();
+    }
+
+    /// Counts a ready-hold `event`.
+    pub fn ready_hold(&self, event: &str) {
+        self.ready_holds.with_label_values(&[event]).inc();
     }
 }

@@ -76,13 +76,21 @@ async fn hold_and_call(
         }
     };
     let pool = PoolId::new(caller.owner.clone(), provider);
+    let worst_case = call.prepared.worst_case();
+    if let Some(hold) = state.ready.take(&pool, &caller.actor, worst_case) {
+        run_call(state, call, hold, answer, guard).await;
+        return;
+    }
     let ttl = Duration::from_millis(state.settings.reservation_ttl_ms);
-    let hold = match state
+    let reserved = state
         .holds
-        .reserve(pool, caller.actor.clone(), call.prepared.worst_case(), ttl)
-        .await
-    {
-        Ok(hold) => hold,
+        .reserve(pool, caller.actor.clone(), worst_case, ttl)
+        .await;
+    let hold = match reserved {
+        Ok(hold) => {
+            state.ready.learn(&hold);
+            hold
+        }
         Err(ReserveError::Refused { rejection, limits }) => {
             state.metrics.call(&call.provider, "refused");
             let (problem, headers) = limits::refusal(&rejection, limits.as_deref());
@@ -128,13 +136,16 @@ async fn run_call(
             headers: upstream_headers,
             body,
         }) => {
-            // A success without a usage report is charged the whole hold: the provider did
-            // the work, and the hold is an upper bound of it. A refusal (4xx) is released.
+            // A success without a usage report is charged the call's worst case: the provider
+            // did the work, and that is an upper bound of it. A refusal (4xx) is released.
             let settlement = status.is_success().then(|| {
                 serde_json::from_slice(&body)
                     .ok()
                     .and_then(|json| reported_total(call.dialect, &json))
-                    .map_or(Settlement::Estimated(hold.amount), Settlement::Reported)
+                    .map_or(
+                        Settlement::Estimated(call.prepared.worst_case()),
+                        Settlement::Reported,
+                    )
             });
             let _ =
                 answer.send((headers, passed_on(status, &upstream_headers, body)).into_response());
@@ -238,7 +249,8 @@ async fn stream(
             }
         }
     }
-    tally.to_settle(call.prepared.prompt_estimate, hold.amount)
+    // Bounded by the call's worst case, not the hold: a ready hold may be larger.
+    tally.to_settle(call.prepared.prompt_estimate, call.prepared.worst_case())
 }
 
 /// Ends the client's stream with an error, so it sees a broken stream, not a short one.
