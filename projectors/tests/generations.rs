@@ -1,0 +1,210 @@
+//! `projectors rebuild buckets` and `projectors rebuild analytics` replay the log into a
+//! fresh generation while the query API keeps answering from the active one, then move
+//! the active-generation pointer and drop the old generation: no read fails or sees a
+//! half-built generation, the new generation equals the old one value by value, and the
+//! live projector follows it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures::future::join_all;
+use redis::AsyncCommands;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use testkit::stack::{Service, Stack};
+use viewstore::AnalyticsTables;
+
+mod support;
+
+use support::generations::{
+    analytics_rows, bucket_keys, buckets, cassandra, redis, table_exists, wait_analytics_caught_up,
+    wait_buckets_caught_up,
+};
+use support::{load_pools, mixed_commands};
+
+const PARTITIONS: u32 = 2;
+const BINARY: &str = env!("CARGO_BIN_EXE_projectors");
+const CATCH_UP: Duration = Duration::from_secs(60);
+const DAY_MS: i64 = 86_400_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebuilt_generations_equal_the_old_ones_and_reads_never_fail_meanwhile() {
+    let stack = Stack::start(
+        PARTITIONS,
+        &[
+            Service::Processor,
+            Service::CommandApi,
+            Service::Projectors,
+            Service::QueryApi,
+        ],
+    )
+    .await;
+    let pools = load_pools(6);
+    let stack = &stack;
+    join_all(pools.iter().map(|pool| async move {
+        mixed_commands(stack, pool, 4).await;
+        // A refusal: more than the pool holds.
+        stack
+            .command(&format!("{pool}/consume"), json!({"amount": 900_000_000}))
+            .await;
+    }))
+    .await;
+    let session = cassandra().await;
+    let keys = bucket_keys(&stack.kafka);
+    wait_buckets_caught_up(&stack.kafka, 0, CATCH_UP).await;
+    wait_analytics_caught_up(
+        &session,
+        &stack.keyspace,
+        AnalyticsTables::new(0),
+        &stack.kafka,
+        CATCH_UP,
+    )
+    .await;
+
+    // Buckets: every read during the rebuild answers, with exactly what it answered before.
+    let old_buckets = buckets(&keys, 0).await;
+    assert_eq!(old_buckets.len(), pools.len());
+    let bucket_paths: Vec<String> = pools.iter().map(|p| format!("{p}/buckets")).collect();
+    let before = reads(stack, &bucket_paths).await;
+    let (code, stderr, reads_during) =
+        rebuild_while_reading(stack, "buckets", &bucket_paths, &before).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("swapped in"), "{stderr}");
+    assert!(reads_during > 0);
+    let active: Option<u64> = redis().await.get(keys.active_generation()).await.unwrap();
+    assert_eq!(active, Some(1));
+    assert_eq!(
+        buckets(&keys, 1).await,
+        old_buckets,
+        "the new generation equals the old"
+    );
+    assert!(
+        buckets(&keys, 0).await.is_empty(),
+        "the old generation is dropped"
+    );
+
+    // Analytics: the same, for usage series and top lists.
+    let old_rows = analytics_rows(&session, &stack.keyspace, AnalyticsTables::new(0)).await;
+    assert!(!old_rows["usage"].is_empty());
+    let from = now_ms() / DAY_MS * DAY_MS - DAY_MS;
+    let range = format!("granularity=day&from={from}&to={}", from + 2 * DAY_MS);
+    let usage_paths = vec![
+        format!("/api/v1/usage/provider/openai?{range}"),
+        format!("/api/v1/usage/user/load1?{range}"),
+        format!("/api/v1/usage/org/load0?{range}"),
+        format!("/api/v1/top/user?{range}"),
+    ];
+    let before = reads(stack, &usage_paths).await;
+    let (code, stderr, reads_during) =
+        rebuild_while_reading(stack, "analytics", &usage_paths, &before).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("swapped in"), "{stderr}");
+    assert!(reads_during > 0);
+    assert_eq!(
+        viewstore::active_analytics(&session, &stack.keyspace).await,
+        Ok(1)
+    );
+    assert_eq!(
+        analytics_rows(&session, &stack.keyspace, AnalyticsTables::new(1)).await,
+        old_rows,
+        "the new generation equals the old"
+    );
+    for table in AnalyticsTables::new(0).all() {
+        assert!(
+            !table_exists(&session, &stack.keyspace, &table).await,
+            "{table} dropped"
+        );
+    }
+
+    // The live projector follows the new generations: a write is read back with its token
+    // from the buckets, and reaches the usage totals.
+    let (status, reply) = stack
+        .command(&format!("{}/consume", pools[1]), json!({"amount": 7}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let token = reply["consistency_token"].as_str().unwrap();
+    let (status, view, body) = stack
+        .query(&format!("{}/buckets?consistency_token={token}", pools[1]))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(view.as_deref(), Some("fresh"), "{body}");
+    let tokens = |body: &Value| body["totals"]["tokens"].as_i64().unwrap();
+    let expected = tokens(&before[1]) + 7;
+    let start = std::time::Instant::now();
+    loop {
+        let (status, _, body) = stack.query(&usage_paths[1]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        if tokens(&body) == expected {
+            break;
+        }
+        assert!(start.elapsed() < CATCH_UP, "usage stuck at {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Each path's answer (all must be 200).
+async fn reads(stack: &Stack, paths: &[String]) -> Vec<Value> {
+    let mut answers = Vec::new();
+    for path in paths {
+        let (status, _, body) = stack.query(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        answers.push(body);
+    }
+    answers
+}
+
+/// Runs `projectors rebuild <projection>` while reading `paths` in a loop, each read
+/// checked against `expected`; the exit code, stderr and the number of read rounds.
+async fn rebuild_while_reading(
+    stack: &Stack,
+    projection: &str,
+    paths: &[String],
+    expected: &[Value],
+) -> (Option<i32>, String, usize) {
+    let rebuilding = AtomicBool::new(true);
+    let reading = async {
+        let mut rounds = 0;
+        while rebuilding.load(Ordering::SeqCst) {
+            let answers = reads(stack, paths).await;
+            for ((path, got), want) in paths.iter().zip(&answers).zip(expected) {
+                assert_eq!(got, want, "{path} during the rebuild");
+            }
+            rounds += 1;
+        }
+        rounds
+    };
+    let rebuild = async {
+        let env: Vec<(&str, &str)> = stack
+            .env()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain([("LEAKY_LOG", "warn")])
+            .collect();
+        let output = tokio::time::timeout(
+            Duration::from_secs(90),
+            tokio::process::Command::new(BINARY)
+                .args(["rebuild", projection])
+                .envs(env)
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .expect("the rebuild finishes within 90 s")
+        .unwrap();
+        rebuilding.store(false, Ordering::SeqCst);
+        output
+    };
+    let (rounds, output) = tokio::join!(reading, rebuild);
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        rounds,
+    )
+}
