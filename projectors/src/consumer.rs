@@ -146,16 +146,31 @@ pub async fn run<P: Projection>(
                 return Ok(());
             };
             let Some(applied) = applied else {
-                tracing::info!(projection = projection.name(), "repositioning");
                 // The rest of the batch is dropped: each partition is read again from the
-                // position its new copy stored.
-                let assigned = consumer.assignment()?;
-                fresh.insert_all(
-                    assigned
-                        .elements_for_topic(&settings.topic)
-                        .iter()
-                        .map(|tp| tp.partition()),
-                );
+                // position its new copy stored, at once (no new record may come to
+                // trigger it).
+                tracing::info!(projection = projection.name(), "repositioning");
+                let assigned: Vec<i32> = consumer
+                    .assignment()?
+                    .elements_for_topic(&settings.topic)
+                    .iter()
+                    .map(|tp| tp.partition())
+                    .collect();
+                for partition in assigned {
+                    let Some(stored) =
+                        retry(|| projection.position(partition), &mut shutdown).await
+                    else {
+                        return Ok(());
+                    };
+                    let seek = Offset::Offset(stored);
+                    if let Err(error) =
+                        consumer.seek(&settings.topic, partition, seek, Duration::from_secs(10))
+                    {
+                        // Not fetching yet: its first batch is moved instead.
+                        tracing::info!(partition, %error, "cannot seek yet");
+                        fresh.insert_all([partition]);
+                    }
+                }
                 break;
             };
             metrics.batch(

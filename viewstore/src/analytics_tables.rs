@@ -63,7 +63,7 @@ impl AnalyticsTables {
 pub async fn active_analytics(session: &Session, keyspace: &str) -> Result<i32, String> {
     let result = session
         .query_unpaged(
-            format!("SELECT active FROM {keyspace}.{GENERATIONS_TABLE} WHERE view = ?"),
+            format!("SELECT active FROM {keyspace}.{GENERATIONS_TABLE} WHERE view_name = ?"),
             (ANALYTICS_VIEW,),
         )
         .await

@@ -56,7 +56,7 @@ pub async fn caught_up(
 pub async fn activate(session: &Session, generation: AnalyticsTables) -> anyhow::Result<()> {
     session
         .query_unpaged(
-            format!("INSERT INTO {GENERATIONS_TABLE} (view, active) VALUES (?, ?)"),
+            format!("INSERT INTO {GENERATIONS_TABLE} (view_name, active) VALUES (?, ?)"),
             (ANALYTICS_VIEW, generation.number()),
         )
         .await?;
