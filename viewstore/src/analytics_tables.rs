@@ -2,8 +2,8 @@
 //! writes it and the query API that reads it.
 //!
 //! The tables are kept in generations: a rebuild fills a fresh generation while readers
-//! follow the active one, named in `view_generations`, then moves that pointer (a single
-//! row write, atomic). Generation 0 keeps the original table names, so a deployment from
+//! follow the active one, named in `view_generations`, hands the writers over to the new
+//! one (`next`), then moves the readers' pointer (`active`; a single row write, atomic). Generation 0 keeps the original table names, so a deployment from
 //! before generations needs no migration.
 
 use scylla::client::session::Session;
@@ -61,9 +61,21 @@ impl AnalyticsTables {
 
 /// The analytics generation readers use now, in `keyspace` (0 before any rebuild).
 pub async fn active_analytics(session: &Session, keyspace: &str) -> Result<i32, String> {
+    analytics_generations(session, keyspace)
+        .await
+        .map(|(active, _)| active)
+}
+
+/// The analytics generation readers use now and, while a rebuild hands over to its new
+/// generation, that one: writers write it (readers stay on the active one until the new
+/// one has caught up).
+pub async fn analytics_generations(
+    session: &Session,
+    keyspace: &str,
+) -> Result<(i32, Option<i32>), String> {
     let result = session
         .query_unpaged(
-            format!("SELECT active FROM {keyspace}.{GENERATIONS_TABLE} WHERE view_name = ?"),
+            format!("SELECT active, next FROM {keyspace}.{GENERATIONS_TABLE} WHERE view_name = ?"),
             (ANALYTICS_VIEW,),
         )
         .await
@@ -71,9 +83,10 @@ pub async fn active_analytics(session: &Session, keyspace: &str) -> Result<i32, 
     let row = result
         .into_rows_result()
         .map_err(|e| e.to_string())?
-        .maybe_first_row::<(i32,)>()
+        .maybe_first_row::<(Option<i32>, Option<i32>)>()
         .map_err(|e| e.to_string())?;
-    Ok(row.map_or(0, |(active,)| active))
+    let (active, next) = row.unwrap_or_default();
+    Ok((active.unwrap_or(0), next))
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@ mod cassandra;
 mod postgres;
 mod redis_store;
 
-pub use analytics_tables::{ANALYTICS_VIEW, AnalyticsTables, GENERATIONS_TABLE, active_analytics};
+pub use analytics_tables::{
+    ANALYTICS_VIEW, AnalyticsTables, GENERATIONS_TABLE, active_analytics, analytics_generations,
+};
 pub use bucket_keys::{BUCKETS_PROJECTION, BucketKeys, GenerationKeys};
 pub use cassandra::{CassandraCheck, connect_cassandra};
 pub use postgres::{PostgresCheck, connect_postgres};

@@ -1,5 +1,5 @@
-//! Generations of the analytics tables: starting a fresh one for a rebuild, checking it
-//! has caught up with the live one, moving the active-generation pointer, and dropping a
+//! Generations of the analytics tables: checking a rebuild's has caught up with the live
+//! one, handing the writers over to it, moving the readers' pointer, and dropping a
 //! retired generation.
 
 use scylla::client::session::Session;
@@ -52,15 +52,41 @@ pub async fn caught_up(
     Ok(true)
 }
 
-/// Makes `generation` the one readers and the live projectors use (one row write).
+/// Makes the live projectors write `generation` from their next batch on (readers stay on
+/// the active one).
+pub async fn hand_over(session: &Session, generation: AnalyticsTables) -> anyhow::Result<()> {
+    session
+        .query_unpaged(
+            format!("UPDATE {GENERATIONS_TABLE} SET next = ? WHERE view_name = ?"),
+            (generation.number(), ANALYTICS_VIEW),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Makes `generation` the one readers and writers use (one row write).
 pub async fn activate(session: &Session, generation: AnalyticsTables) -> anyhow::Result<()> {
     session
         .query_unpaged(
-            format!("INSERT INTO {GENERATIONS_TABLE} (view_name, active) VALUES (?, ?)"),
+            format!(
+                "INSERT INTO {GENERATIONS_TABLE} (view_name, active, next) VALUES (?, ?, null)"
+            ),
             (ANALYTICS_VIEW, generation.number()),
         )
         .await?;
     Ok(())
+}
+
+/// Every position of both sources in `tables`, to tell whether writers still move them.
+pub async fn all_positions(
+    session: &Session,
+    tables: AnalyticsTables,
+) -> anyhow::Result<Vec<(i32, i64)>> {
+    let mut all = Vec::new();
+    for source in [Source::Events, Source::Rejections] {
+        all.extend(positions(session, tables, source.projection()).await?);
+    }
+    Ok(all)
 }
 
 /// Drops every table of `generation`.

@@ -96,15 +96,18 @@ impl AnalyticsProjection {
         Ok(session.clone())
     }
 
-    /// The generation to write: the pinned one, or the one readers use now.
+    /// The generation to write: the pinned one; else the one a rebuild hands over to, if
+    /// any, or the one readers use.
     async fn target_generation(&self) -> anyhow::Result<i32> {
         match self.pinned {
             Some(generation) => Ok(generation),
             None => {
                 let session = self.session().await?;
-                viewstore::active_analytics(&session, &self.settings.keyspace)
-                    .await
-                    .map_err(anyhow::Error::msg)
+                let (active, next) =
+                    viewstore::analytics_generations(&session, &self.settings.keyspace)
+                        .await
+                        .map_err(anyhow::Error::msg)?;
+                Ok(next.unwrap_or(active))
             }
         }
     }
@@ -128,11 +131,11 @@ impl AnalyticsProjection {
         Ok(opened)
     }
 
-    /// The store to write through. When following, a rebuild may have swapped another
-    /// generation in since the last batch: then the projection switches to it and asks the
-    /// loop to reposition every partition at that generation's positions, since the batch
-    /// in hand may start past them (the old generation applied records the new one may
-    /// not have had when it was swapped in; Cassandra has no transaction to prevent that).
+    /// The store to write through. When following, a rebuild may have handed its new
+    /// generation over since the last batch: then the projection switches to it and asks
+    /// the loop to reposition every partition at that generation's positions, since the
+    /// batch in hand may start past them (the rebuild stopped where it was; the live
+    /// projection applied more to the old generation meanwhile).
     async fn store(&self) -> anyhow::Result<Arc<AnalyticsStore>> {
         let target = self.target_generation().await?;
         match self.current() {

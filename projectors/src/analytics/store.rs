@@ -46,7 +46,7 @@ pub async fn connect(settings: &CassandraSettings) -> anyhow::Result<Arc<Session
     session
         .query_unpaged(
             format!(
-                "CREATE TABLE IF NOT EXISTS {GENERATIONS_TABLE} (view_name text PRIMARY KEY, active int)"
+                "CREATE TABLE IF NOT EXISTS {GENERATIONS_TABLE} (view_name text PRIMARY KEY, active int, next int)"
             ),
             &[],
         )

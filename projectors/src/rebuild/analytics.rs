@@ -1,13 +1,20 @@
-//! Rebuilding the Cassandra analytics into a fresh generation of tables and moving the
-//! active-generation pointer once it has caught up; the old generation is then dropped.
+//! Rebuilding the Cassandra analytics into a fresh generation of tables, handing the live
+//! writers over to it, then moving the readers' pointer; the old generation is dropped.
 //!
-//! Cassandra cannot make the pointer move atomic with the live projectors' writes, so a
-//! live batch may still land in the old generation just after the check. That is safe: a
-//! live projector checks the pointer before each batch and, once it sees the new
-//! generation, repositions its partitions at that generation's positions (see
-//! `AnalyticsProjection::store`), re-applying what only the old generation had. The
-//! replay keeps running until the new generation has again caught up, so readers see the
-//! totals move forward only.
+//! Cassandra has no transaction to make a pointer move atomic with the live projectors'
+//! batches, and two writers must never fold into the same row at once (each reads the
+//! row's totals and writes them back). So the hand-over goes in steps, one writer per
+//! generation at any time:
+//!
+//! 1. the replay fills the fresh generation until it has applied everything the live one
+//!    has, and stops;
+//! 2. `next` names the fresh generation: a live projector reads it before each batch,
+//!    switches, and seeks each partition to the fresh generation's positions (re-applying
+//!    what only the old generation got while the replay stopped);
+//! 3. once the old generation stops moving and the fresh one has caught up with it,
+//!    `active` names the fresh one: readers move to totals that are at least those they
+//!    saw, never fewer;
+//! 4. after a grace for reads in flight, the old tables are dropped.
 
 use std::time::{Duration, Instant};
 
@@ -15,7 +22,9 @@ use eventlog::Topics;
 use viewstore::AnalyticsTables;
 
 use super::{RebuildKit, Replay, swap_when_caught_up};
-use crate::analytics::generations::{activate, caught_up, connect, drop_generation, ensure};
+use crate::analytics::generations::{
+    activate, all_positions, caught_up, connect, drop_generation, ensure, hand_over,
+};
 use crate::{AnalyticsProjection, Config, Source};
 
 /// How long readers that resolved the old generation just before the swap may still read
@@ -23,9 +32,11 @@ use crate::{AnalyticsProjection, Config, Source};
 /// them gone resolves the pointer again).
 const DROP_GRACE: Duration = Duration::from_secs(2);
 
-/// How long, after the swap, the replay keeps feeding the new generation while the live
-/// projectors move over to it.
-const HANDOVER: Duration = Duration::from_secs(10);
+/// How long the old generation must stay still before the writers count as moved over.
+const SETTLED: Duration = Duration::from_secs(1);
+
+/// The longest the hand-over may take (a live projector stuck on its store).
+const HANDOVER_LIMIT: Duration = Duration::from_secs(120);
 
 /// `projectors rebuild analytics`.
 pub async fn rebuild_analytics(config: Config) -> anyhow::Result<()> {
@@ -62,23 +73,39 @@ pub async fn rebuild_analytics(config: Config) -> anyhow::Result<()> {
     let running: Vec<&Replay> = replays.iter().collect();
     swap_when_caught_up(&running, || {
         let session = session.clone();
+        // The fresh tables exist once both replays have prepared them.
         async move {
-            // The fresh tables exist once both replays have prepared them.
-            let ready = caught_up(&session, live, fresh).await.unwrap_or(false);
-            if ready {
-                activate(&session, fresh).await?;
-            }
-            Ok(ready.then_some(()))
+            Ok(caught_up(&session, live, fresh)
+                .await
+                .unwrap_or(false)
+                .then_some(()))
         }
     })
     .await?;
-    let handover = Instant::now();
-    while handover.elapsed() < HANDOVER && !caught_up(&session, live, fresh).await? {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
     for replay in replays {
         replay.stop().await;
     }
+    hand_over(&session, fresh).await?;
+    let started = Instant::now();
+    let mut last = all_positions(&session, live).await?;
+    let mut still_since = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = all_positions(&session, live).await?;
+        if now != last {
+            (last, still_since) = (now, Instant::now());
+        } else if still_since.elapsed() >= SETTLED && caught_up(&session, live, fresh).await? {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < HANDOVER_LIMIT,
+            "the live projectors did not move to generation {} within {HANDOVER_LIMIT:?}; \
+             readers still use generation {}",
+            fresh.number(),
+            live.number()
+        );
+    }
+    activate(&session, fresh).await?;
     tokio::time::sleep(DROP_GRACE).await;
     drop_generation(&session, live).await?;
     tracing::info!(
