@@ -125,6 +125,32 @@ async fn a_purchase_read_back_with_its_token_is_always_there_and_listed_by_statu
     let (status, _, body) = stack.query("/api/v1/owners/user/nobody/purchases").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["purchases"], json!([]));
+
+    // With the projector down, a read with a token the view has not reached says so.
+    stack.kill(Service::Projectors).await;
+    let reply = purchase(&stack, "late", "user:alice/openai", 77, "pm_card_visa").await;
+    let id = reply["purchase_id"].as_str().unwrap();
+    let token = reply["consistency_token"].as_str().unwrap();
+    let read = format!("/api/v1/purchases/{id}?consistency_token={token}");
+    let (status, _, problem) = stack.query(&format!("{read}&wait_ms=300")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
+    assert_eq!(problem["consistency"]["stale"], json!(true), "{problem}");
+    stack.launch(Service::Projectors, &[]).await;
+    let (status, view, body) = stack.query(&format!("{read}&wait_ms=10000")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(view.as_deref(), Some("fresh"), "{body}");
+    assert_eq!(body["purchase"]["tokens"], json!(77));
+
+    let (_, _, document) = stack.query("/api/v1/openapi.json").await;
+    for path in [
+        "/api/v1/purchases/{id}",
+        "/api/v1/owners/{kind}/{id}/purchases",
+    ] {
+        assert!(
+            document["paths"][path]["get"].is_object(),
+            "{path} documented"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
