@@ -71,6 +71,7 @@ async fn rebuilt_generations_equal_the_old_ones_and_reads_never_fail_meanwhile()
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("swapped in"), "{stderr}");
     assert!(reads_during > 0);
+    eprintln!("{reads_during} read rounds during the bucket rebuild");
     let active: Option<u64> = redis().await.get(keys.active_generation()).await.unwrap();
     assert_eq!(active, Some(1));
     assert_eq!(
@@ -218,8 +219,10 @@ async fn rebuilds_under_writes_keep_reads_answering_and_moving_forward_and_end_e
     };
     let rebuilds = async {
         for projection in ["buckets", "analytics"] {
+            let started = std::time::Instant::now();
             let (code, stderr) = rebuild(stack, projection).await;
             assert_eq!(code, Some(0), "{stderr}");
+            eprintln!("rebuild {projection} under writes: {:?}", started.elapsed());
         }
         writing.store(false, Ordering::SeqCst);
     };
@@ -313,7 +316,9 @@ async fn rebuild_while_reading(
         rounds
     };
     let rebuilding_done = async {
+        let started = std::time::Instant::now();
         let exited = rebuild(stack, projection).await;
+        eprintln!("rebuild {projection}: {:?}", started.elapsed());
         rebuilding.store(false, Ordering::SeqCst);
         exited
     };
