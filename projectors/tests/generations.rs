@@ -252,6 +252,60 @@ async fn rebuilds_under_writes_keep_reads_answering_and_moving_forward_and_end_e
     assert_eq!(built, replayed);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_analytics_hand_over_left_unfinished_is_finished_by_the_next_rebuild() {
+    let stack = Stack::start(
+        PARTITIONS,
+        &[Service::Processor, Service::CommandApi, Service::Projectors],
+    )
+    .await;
+    let stack = &stack;
+    let pools = load_pools(2);
+    join_all(pools.iter().map(|pool| mixed_commands(stack, pool, 2))).await;
+    let session = cassandra().await;
+    let (old, new) = (AnalyticsTables::new(0), AnalyticsTables::new(1));
+    wait_analytics_caught_up(&session, &stack.keyspace, old, &stack.kafka, CATCH_UP).await;
+    // As a rebuild that died right after handing the writers over would leave it (its
+    // replay wrote nothing): the live projector moves to generation 1 on its next batch
+    // and fills it from the positions stored there (none: from the start).
+    session
+        .query_unpaged(
+            format!(
+                "UPDATE {}.view_generations SET next = 1 WHERE view_name = 'analytics'",
+                stack.keyspace
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    stack
+        .command(&format!("{}/consume", pools[0]), json!({"amount": 3}))
+        .await;
+    let (code, stderr) = rebuild(stack, "analytics").await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("finished an interrupted hand-over"),
+        "{stderr}"
+    );
+    assert_eq!(
+        viewstore::active_analytics(&session, &stack.keyspace).await,
+        Ok(1)
+    );
+    for table in old.all() {
+        assert!(
+            !table_exists(&session, &stack.keyspace, &table).await,
+            "{table} dropped"
+        );
+    }
+    // What the live projector built equals a fresh replay.
+    wait_analytics_caught_up(&session, &stack.keyspace, new, &stack.kafka, CATCH_UP).await;
+    let built = analytics_rows(&session, &stack.keyspace, new).await;
+    let (code, stderr) = rebuild(stack, "analytics").await;
+    assert_eq!(code, Some(0), "{stderr}");
+    let replayed = analytics_rows(&session, &stack.keyspace, AnalyticsTables::new(2)).await;
+    assert_eq!(built, replayed);
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -15,10 +15,14 @@
 //!    `active` names the fresh one: readers move to totals that are at least those they
 //!    saw, never fewer;
 //! 4. after a grace for reads in flight, the old tables are dropped.
+//!
+//! A rebuild that dies after step 2 leaves `next` set; the next run finishes that
+//! hand-over (steps 3 and 4) first.
 
 use std::time::{Duration, Instant};
 
 use eventlog::Topics;
+use scylla::client::session::Session;
 use viewstore::AnalyticsTables;
 
 use super::{RebuildKit, Replay, swap_when_caught_up};
@@ -42,10 +46,21 @@ const HANDOVER_LIMIT: Duration = Duration::from_secs(120);
 pub async fn rebuild_analytics(config: Config) -> anyhow::Result<()> {
     let kit = RebuildKit::new(&config)?;
     let session = connect(&config.cassandra).await?;
-    let active = viewstore::active_analytics(&session, &config.cassandra.keyspace)
+    let (active, next) = viewstore::analytics_generations(&session, &config.cassandra.keyspace)
         .await
         .map_err(anyhow::Error::msg)?;
     let live = AnalyticsTables::new(active);
+    if let Some(next) = next {
+        // An earlier rebuild died after handing the writers over: they write `next`, the
+        // readers still read `active`. Finish that hand-over first.
+        let handed = AnalyticsTables::new(next);
+        finish_hand_over(&session, live, handed).await?;
+        eprintln!(
+            "finished an interrupted hand-over: analytics generation {next} is live; \
+             generation {active} dropped. Run again to rebuild"
+        );
+        return Ok(());
+    }
     let fresh = AnalyticsTables::new(active + 1);
     // The live generation exists even if no projector ever ran; whatever an earlier
     // unfinished rebuild left in the fresh generation goes first.
@@ -86,28 +101,7 @@ pub async fn rebuild_analytics(config: Config) -> anyhow::Result<()> {
         replay.stop().await;
     }
     hand_over(&session, fresh).await?;
-    let started = Instant::now();
-    let mut last = all_positions(&session, live).await?;
-    let mut still_since = Instant::now();
-    loop {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let now = all_positions(&session, live).await?;
-        if now != last {
-            (last, still_since) = (now, Instant::now());
-        } else if still_since.elapsed() >= SETTLED && caught_up(&session, live, fresh).await? {
-            break;
-        }
-        anyhow::ensure!(
-            started.elapsed() < HANDOVER_LIMIT,
-            "the live projectors did not move to generation {} within {HANDOVER_LIMIT:?}; \
-             readers still use generation {}",
-            fresh.number(),
-            live.number()
-        );
-    }
-    activate(&session, fresh).await?;
-    tokio::time::sleep(DROP_GRACE).await;
-    drop_generation(&session, live).await?;
+    finish_hand_over(&session, live, fresh).await?;
     tracing::info!(
         generation = fresh.number(),
         "the rebuilt analytics are live"
@@ -118,4 +112,35 @@ pub async fn rebuild_analytics(config: Config) -> anyhow::Result<()> {
         live.number()
     );
     Ok(())
+}
+
+/// Steps 3 and 4: once the writers have left `live` and `fresh` has caught up with it,
+/// readers move to `fresh`; after a grace, `live` is dropped.
+async fn finish_hand_over(
+    session: &Session,
+    live: AnalyticsTables,
+    fresh: AnalyticsTables,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut last = all_positions(session, live).await?;
+    let mut still_since = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = all_positions(session, live).await?;
+        if now != last {
+            (last, still_since) = (now, Instant::now());
+        } else if still_since.elapsed() >= SETTLED && caught_up(session, live, fresh).await? {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < HANDOVER_LIMIT,
+            "the live projectors did not move to generation {} within {HANDOVER_LIMIT:?}; \
+             readers still use generation {} (run the rebuild again to finish)",
+            fresh.number(),
+            live.number()
+        );
+    }
+    activate(session, fresh).await?;
+    tokio::time::sleep(DROP_GRACE).await;
+    drop_generation(session, live).await
 }
