@@ -18,7 +18,7 @@ mod support;
 
 use support::generations::{
     analytics_rows, bucket_keys, buckets, cassandra, redis, table_exists, wait_analytics_caught_up,
-    wait_buckets_caught_up,
+    wait_buckets_complete,
 };
 use support::{load_pools, mixed_commands};
 
@@ -51,7 +51,7 @@ async fn rebuilt_generations_equal_the_old_ones_and_reads_never_fail_meanwhile()
     .await;
     let session = cassandra().await;
     let keys = bucket_keys(&stack.kafka);
-    wait_buckets_caught_up(&stack.kafka, 0, CATCH_UP).await;
+    wait_buckets_complete(&stack.kafka, 0, CATCH_UP).await;
     wait_analytics_caught_up(
         &session,
         &stack.keyspace,
@@ -161,7 +161,7 @@ async fn rebuilds_under_writes_keep_reads_answering_and_moving_forward_and_end_e
     let session = cassandra().await;
     let keys = bucket_keys(&stack.kafka);
     // The views exist (before the projector has created them, reads answer 503).
-    wait_buckets_caught_up(&stack.kafka, 0, CATCH_UP).await;
+    wait_buckets_complete(&stack.kafka, 0, CATCH_UP).await;
     let live = AnalyticsTables::new(0);
     wait_analytics_caught_up(&session, &stack.keyspace, live, &stack.kafka, CATCH_UP).await;
 
@@ -234,7 +234,7 @@ async fn rebuilds_under_writes_keep_reads_answering_and_moving_forward_and_end_e
 
     // The generations built under writes (and then followed by the live projector) equal a
     // fresh replay of the whole log, value by value.
-    wait_buckets_caught_up(&stack.kafka, 1, CATCH_UP).await;
+    wait_buckets_complete(&stack.kafka, 1, CATCH_UP).await;
     let tables = AnalyticsTables::new(1);
     wait_analytics_caught_up(&session, &stack.keyspace, tables, &stack.kafka, CATCH_UP).await;
     let built = (

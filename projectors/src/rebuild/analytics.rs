@@ -129,7 +129,10 @@ async fn finish_hand_over(
         let now = all_positions(session, live).await?;
         if now != last {
             (last, still_since) = (now, Instant::now());
-        } else if still_since.elapsed() >= SETTLED && caught_up(session, live, fresh).await? {
+        } else if still_since.elapsed() >= SETTLED
+            // Not yet readable: no writer has created the new generation's tables yet.
+            && caught_up(session, live, fresh).await.unwrap_or(false)
+        {
             break;
         }
         anyhow::ensure!(

@@ -167,3 +167,37 @@ pub async fn table_exists(session: &Session, keyspace: &str, table: &str) -> boo
         .unwrap();
     result.rows_num() > 0
 }
+
+/// Until every pool's bucket in `generation` has folded in the pool's last event (the
+/// processor snapshots a changed pool up to 250 ms after its events), and the generation
+/// has passed every snapshot then in the log.
+pub async fn wait_buckets_complete(kafka: &KafkaSettings, generation: u64, within: Duration) {
+    let mut last_event: BTreeMap<String, i64> = BTreeMap::new();
+    for (_, events) in super::logged(kafka).await {
+        for (offset, envelope) in events {
+            last_event.insert(envelope.pool_id.to_string(), offset);
+        }
+    }
+    let keys = bucket_keys(kafka);
+    let start = Instant::now();
+    loop {
+        let held = buckets(&keys, generation).await;
+        let folded = |pool: &String| {
+            held.get(pool)
+                .and_then(|fields| fields.get("next_event_offset"))
+                .and_then(|next| next.parse::<i64>().ok())
+        };
+        if last_event
+            .iter()
+            .all(|(pool, last)| folded(pool) > Some(*last))
+        {
+            break;
+        }
+        assert!(
+            start.elapsed() < within,
+            "buckets have not folded the log in"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    wait_buckets_caught_up(kafka, generation, within).await;
+}
