@@ -19,6 +19,11 @@ impl FreshPartitions {
         self.lock().remove(&partition)
     }
 
+    /// Marks `partitions` to be positioned again before their next records are applied.
+    pub fn insert_all(&self, partitions: impl IntoIterator<Item = i32>) {
+        self.lock().extend(partitions);
+    }
+
     fn lock(&self) -> MutexGuard<'_, BTreeSet<i32>> {
         // A panic while holding this lock leaves a set that is still valid.
         self.fresh

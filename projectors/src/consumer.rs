@@ -53,6 +53,14 @@ pub trait Projection: Send + Sync + 'static {
     ) -> impl Future<Output = anyhow::Result<usize>> + Send;
 }
 
+/// What `Projection::apply` fails with when the projection moved to another copy of its
+/// view whose positions may differ from where the loop reads: nothing of the batch was
+/// applied, and the loop moves every partition it holds to the positions stored with the
+/// copy before applying anything more.
+#[derive(Debug, thiserror::Error)]
+#[error("the projection moved to another copy of its view; repositioning every partition")]
+pub struct Reposition;
+
 /// How the loop reads.
 #[derive(Debug, Clone)]
 pub struct LoopSettings {
@@ -124,13 +132,46 @@ pub async fn run<P: Projection>(
             let next_offset = records.last().map_or(0, |r| r.offset + 1);
             let count = records.len();
             let times: Vec<i64> = records.iter().filter_map(|r| r.timestamp_ms).collect();
-            let Some(applied) = retry(
-                || projection.apply(partition, records.clone(), next_offset),
-                &mut shutdown,
-            )
-            .await
-            else {
+            let attempt = || async {
+                match projection
+                    .apply(partition, records.clone(), next_offset)
+                    .await
+                {
+                    Ok(applied) => Ok(Some(applied)),
+                    Err(error) if error.is::<Reposition>() => Ok(None),
+                    Err(error) => Err(error),
+                }
+            };
+            let Some(applied) = retry(attempt, &mut shutdown).await else {
                 return Ok(());
+            };
+            let Some(applied) = applied else {
+                // The rest of the batch is dropped: each partition is read again from the
+                // position its new copy stored, at once (no new record may come to
+                // trigger it).
+                tracing::info!(projection = projection.name(), "repositioning");
+                let assigned: Vec<i32> = consumer
+                    .assignment()?
+                    .elements_for_topic(&settings.topic)
+                    .iter()
+                    .map(|tp| tp.partition())
+                    .collect();
+                for partition in assigned {
+                    let Some(stored) =
+                        retry(|| projection.position(partition), &mut shutdown).await
+                    else {
+                        return Ok(());
+                    };
+                    let seek = Offset::Offset(stored);
+                    if let Err(error) =
+                        consumer.seek(&settings.topic, partition, seek, Duration::from_secs(10))
+                    {
+                        // Not fetching yet: its first batch is moved instead.
+                        tracing::info!(partition, %error, "cannot seek yet");
+                        fresh.insert_all([partition]);
+                    }
+                }
+                break;
             };
             metrics.batch(
                 projection.name(),

@@ -8,6 +8,7 @@ mod config;
 pub mod consumer;
 mod dead_letter;
 mod metrics;
+mod purchases;
 mod quota;
 pub mod rebuild;
 
@@ -19,7 +20,7 @@ use futures::future::{BoxFuture, Shared};
 use axum::Router;
 use eventlog::{KafkaCheck, Topics, ensure_topics};
 use probes::{HttpService, Readiness};
-use schemas::{PoolCodec, RegistryCheck};
+use schemas::{PoolCodec, PurchaseCodec, RegistryCheck};
 use viewstore::{CassandraCheck, PostgresCheck, RedisCheck};
 
 pub use analytics::{AnalyticsProjection, Source};
@@ -28,6 +29,7 @@ pub use config::{Config, ProjectorsSettings};
 use consumer::Projection as _;
 pub use dead_letter::{DeadLetters, dead_letter_topic};
 pub use metrics::ProjectorMetrics;
+pub use purchases::PurchaseProjection;
 pub use quota::QuotaProjection;
 
 /// Name in logs and metrics.
@@ -45,6 +47,7 @@ pub struct Projectors {
 struct Projections {
     config: Config,
     quota: QuotaProjection,
+    purchases: PurchaseProjection,
     buckets: BucketProjection,
     usage_events: AnalyticsProjection,
     usage_rejections: AnalyticsProjection,
@@ -70,6 +73,13 @@ pub async fn build(config: Config) -> anyhow::Result<Projectors> {
         .connect_lazy(&config.postgres.url)?;
     let dead_letters = DeadLetters::new(&config.kafka, metrics.clone())?;
     let quota = QuotaProjection::new(db, codec.clone(), dead_letters.clone());
+    let purchases_db = quotaview::rebuild::PURCHASES
+        .live_pool(&config.postgres.url, config.postgres.max_connections)?;
+    let purchases = PurchaseProjection::live(
+        purchases_db,
+        PurchaseCodec::sharing(codec.clone()),
+        dead_letters.clone(),
+    );
     let keys = BucketKeys::new(format!(
         "{}{}",
         config.kafka.topic_prefix, config.projectors.redis_key_prefix
@@ -92,6 +102,7 @@ pub async fn build(config: Config) -> anyhow::Result<Projectors> {
         projections: Projections {
             config,
             quota,
+            purchases,
             buckets,
             usage_events,
             usage_rejections,
@@ -128,6 +139,7 @@ async fn run_projections(
     let Projections {
         config,
         quota,
+        purchases,
         buckets,
         usage_events,
         usage_rejections,
@@ -137,6 +149,11 @@ async fn run_projections(
     // The processor creates the topics too; whoever starts first must not subscribe to a
     // topic that does not exist yet.
     let mut specs = topics.pool_topic_specs(config.kafka.partitions);
+    for spec in topics.purchase_topic_specs(config.kafka.partitions) {
+        if !specs.iter().any(|known| known.name == spec.name) {
+            specs.push(spec);
+        }
+    }
     specs.push(dead_letter_topic(&config.kafka));
     while let Err(error) = ensure_topics(&config.kafka, &specs).await {
         tracing::warn!(%error, "cannot make the topics ready; retrying");
@@ -154,6 +171,13 @@ async fn run_projections(
         &config.kafka,
         loop_settings(topics.pool_events(), quotaview::PROJECTION),
         quota,
+        metrics.clone(),
+        shutdown.clone(),
+    );
+    let purchases = consumer::run(
+        &config.kafka,
+        loop_settings(topics.purchase_events(), quotaview::purchases::PROJECTION),
+        purchases,
         metrics.clone(),
         shutdown.clone(),
     );
@@ -178,9 +202,13 @@ async fn run_projections(
         metrics,
         shutdown,
     );
-    let (quota, buckets, usage_events, usage_rejections) =
-        tokio::join!(quota, buckets, usage_events, usage_rejections);
-    quota.and(buckets).and(usage_events).and(usage_rejections)
+    let (quota, purchases, buckets, usage_events, usage_rejections) =
+        tokio::join!(quota, purchases, buckets, usage_events, usage_rejections);
+    quota
+        .and(purchases)
+        .and(buckets)
+        .and(usage_events)
+        .and(usage_rejections)
 }
 
 /// Every route of the service.

@@ -9,7 +9,10 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("rebuild") {
         let Some(projection) = args.get(1) else {
-            eprintln!("usage: projectors rebuild <projection>   (projection: quota)");
+            eprintln!(
+                "usage: projectors rebuild <projection>   (projection: {})",
+                projectors::rebuild::REBUILDABLE
+            );
             std::process::exit(2);
         };
         return projectors::rebuild::rebuild(config, projection).await;

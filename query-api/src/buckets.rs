@@ -84,14 +84,9 @@ pub async fn get_buckets(
         check_partition(&pool, token, state.partitions)?;
     }
     let mut redis = state.redis().await?;
-    let key = state.keys.bucket(&pool);
     let start = Instant::now();
     let (hash, freshness) = loop {
-        let hash: HashMap<String, String> = redis::cmd("HGETALL")
-            .arg(&key)
-            .query_async(&mut redis)
-            .await
-            .map_err(unavailable)?;
+        let hash = read_bucket(&mut redis, &state.keys, &pool).await?;
         let Some(token) = after else {
             break (hash, None);
         };
@@ -112,10 +107,38 @@ pub async fn get_buckets(
         return Err(unknown_pool(&pool, freshness));
     }
     let bucket = bucket_json(&pool, &hash).map_err(|detail| {
-        tracing::warn!(%key, %detail, "a bucket hash that does not read");
+        tracing::warn!(%pool, %detail, "a bucket hash that does not read");
         Problem::unavailable("the bucket view holds a malformed entry")
     })?;
     Ok(answer(json!({ "bucket": bucket }), freshness))
+}
+
+/// The pool's hash in the active generation of the view (empty if it has none).
+///
+/// A rebuild may swap another generation in and drop the old one between resolving the
+/// pointer and reading the hash: an empty answer is checked against the pointer again, so
+/// a read never sees a generation half built nor one half dropped.
+async fn read_bucket(
+    redis: &mut ConnectionManager,
+    keys: &BucketKeys,
+    pool: &str,
+) -> Result<HashMap<String, String>, Problem> {
+    let mut generation = keys.read_active(redis).await.map_err(unavailable)?;
+    loop {
+        let hash: HashMap<String, String> = redis::cmd("HGETALL")
+            .arg(keys.generation(generation).bucket(pool))
+            .query_async(redis)
+            .await
+            .map_err(unavailable)?;
+        if !hash.is_empty() {
+            return Ok(hash);
+        }
+        let active = keys.read_active(redis).await.map_err(unavailable)?;
+        if active == generation {
+            return Ok(hash);
+        }
+        generation = active;
+    }
 }
 
 /// A pool's writes are all on its own partition: a token from another one cannot be from a

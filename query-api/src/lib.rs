@@ -7,6 +7,7 @@ mod consistency;
 mod openapi;
 mod params;
 mod problem;
+mod purchases;
 mod quota;
 mod usage;
 
@@ -21,6 +22,7 @@ pub use buckets::BucketState;
 pub use config::{Config, QueryApiSettings, TopicLayout, ViewKeySettings};
 pub use params::WaitBounds;
 pub use problem::Problem;
+pub use purchases::PurchaseState;
 pub use quota::QuotaState;
 pub use usage::UsageState;
 
@@ -44,6 +46,11 @@ pub async fn build(config: Config) -> anyhow::Result<HttpService> {
         max: Duration::from_millis(config.query_api.max_wait_ms),
     };
     let quota = QuotaState { db, bounds };
+    let purchases = PurchaseState {
+        db: quotaview::rebuild::PURCHASES
+            .live_pool(&config.postgres.url, config.postgres.max_connections)?,
+        bounds,
+    };
     anyhow::ensure!(
         config.topics.partitions > 0,
         "kafka.partitions must be at least 1"
@@ -57,7 +64,7 @@ pub async fn build(config: Config) -> anyhow::Result<HttpService> {
     let usage = UsageState::new(config.cassandra.clone());
     let service = HttpService::bind(
         config.query_api.listen,
-        router(readiness, metrics, quota, buckets, usage),
+        router(readiness, metrics, quota, purchases, buckets, usage),
     )
     .await?;
     Ok(service)
@@ -68,6 +75,7 @@ pub fn router(
     readiness: Readiness,
     metrics: prometheus::Registry,
     quota: QuotaState,
+    purchases: PurchaseState,
     buckets: BucketState,
     usage: UsageState,
 ) -> Router {
@@ -83,6 +91,13 @@ pub fn router(
             get(quota::get_owner_provider_quota),
         )
         .with_state(quota);
+    let purchase_reads = Router::new()
+        .route("/api/v1/purchases/{id}", get(purchases::get_purchase))
+        .route(
+            "/api/v1/owners/{kind}/{id}/purchases",
+            get(purchases::get_owner_purchases),
+        )
+        .with_state(purchases);
     let bucket_reads = Router::new()
         .route(
             "/api/v1/pools/{kind}/{id}/{provider}/buckets",
@@ -103,6 +118,7 @@ pub fn router(
         .with_state(usage);
     probes::router(readiness, metrics)
         .merge(api)
+        .merge(purchase_reads)
         .merge(bucket_reads)
         .merge(analytics)
         .merge(openapi::router())

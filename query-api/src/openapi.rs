@@ -92,6 +92,34 @@ pub fn document() -> Value {
         p.extend(extra);
         p
     };
+    let consistency = || {
+        let p = pool();
+        p[3..].to_vec()
+    };
+    let purchase = {
+        let mut p = vec![parameter(
+            "id",
+            "path",
+            "the purchase id (a UUID, from the purchase reply)",
+            true,
+        )];
+        p.extend(consistency());
+        p
+    };
+    let owner_purchases = {
+        let mut p = owner();
+        p.insert(2, parameter("state", "query", "only purchases in this status: requested, payment_reserved, tokens_granted, completed, compensating, failed", false));
+        p.insert(
+            3,
+            parameter(
+                "limit",
+                "query",
+                "how many, newest first (default 50, at most 500)",
+                false,
+            ),
+        );
+        p
+    };
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Leaky Tokens query API", "version": "1",
@@ -102,6 +130,8 @@ pub fn document() -> Value {
             "/api/v1/pools/{kind}/{id}/{provider}/buckets": read("A pool's rate-limit buckets as of its newest snapshot (Redis): per limit capacity, rate, period_ms, level, remaining, reset_after_ms; strategy, updated_at_ms, retry_after_ms, next_event_offset. A consistency token must come from a write to this pool (its partition)", pool()),
             "/api/v1/quota/{kind}/{id}": read("An owner's totals across providers, and each pool", owner()),
             "/api/v1/quota/{kind}/{id}/{provider}": read("An owner's quota for one provider", pool()),
+            "/api/v1/purchases/{id}": read("A purchase: its order (pool, tokens, price_cents, payment_method), status, failure (code and detail), compensation progress (pending and done undo steps, awaiting), times and the last event applied. Pass the consistency token of the purchase reply to read your own purchase", purchase),
+            "/api/v1/owners/{kind}/{id}/purchases": read("An owner's purchases, newest first, optionally of one status", owner_purchases),
             "/api/v1/usage/{dimension}/{subject}": read("Tokens, requests and rejections per time bucket", usage(vec![])),
             "/api/v1/usage/{dimension}/{subject}/trend": read("The range's totals against the range before it", usage(vec![])),
             "/api/v1/usage/{dimension}/{subject}/anomalies": read("Buckets far above the subject's own baseline (median + threshold x MAD), with the method", usage(vec![

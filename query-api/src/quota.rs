@@ -146,7 +146,7 @@ pub(crate) fn unknown_pool(pool: &str, freshness: Option<Freshness>) -> Problem 
 }
 
 /// A stale "not found" says so: the pool may exist in a write the view has not reached.
-fn with_freshness(problem: Problem, freshness: Option<Freshness>) -> Problem {
+pub(crate) fn with_freshness(problem: Problem, freshness: Option<Freshness>) -> Problem {
     match freshness {
         Some(freshness) => problem.with("consistency", json!(freshness)),
         None => problem,

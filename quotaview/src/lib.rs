@@ -1,10 +1,13 @@
 //! The Postgres quota view: its schema (migrations), how each pool event changes it (pure),
 //! how a partition's batch is written with its position, and how it is read.
 //!
-//! Shared by the projector, which writes it, and the query API, which reads it.
+//! The purchases view (`purchases`) lives next to it in a schema of its own.
+//!
+//! Shared by the projector, which writes them, and the query API, which reads them.
 #![forbid(unsafe_code)]
 
 mod change;
+pub mod purchases;
 mod read;
 pub mod rebuild;
 mod write;
@@ -21,5 +24,5 @@ pub const PROJECTION: &str = "quota";
 
 /// Creates or upgrades the view's tables.
 pub async fn migrate(db: &sqlx::PgPool) -> Result<(), sqlx::migrate::MigrateError> {
-    sqlx::migrate!("./migrations").run(db).await
+    rebuild::QUOTA.migrator.run(db).await
 }

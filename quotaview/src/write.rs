@@ -50,6 +50,26 @@ pub async fn apply_batch(
     events: &[LoggedEvent],
     next_offset: i64,
 ) -> Result<Applied, WriteError> {
+    let (mut tx, stored) = begin_batch(db, projection, partition).await?;
+    let mut applied = 0;
+    for logged in events.iter().filter(|e| e.offset >= stored) {
+        apply_one(&mut tx, partition, logged).await?;
+        applied += 1;
+    }
+    let next_offset = finish_batch(tx, projection, partition, stored, next_offset).await?;
+    Ok(Applied {
+        applied,
+        next_offset,
+    })
+}
+
+/// Opens a batch's transaction on a live copy: fails with [`WriteError::Retired`] if a
+/// rebuild replaced the copy; else the partition's stored position, locked until commit.
+pub(crate) async fn begin_batch(
+    db: &PgPool,
+    projection: &str,
+    partition: i32,
+) -> Result<(Transaction<'static, Postgres>, i64), WriteError> {
     let mut tx = db.begin().await?;
     // Held until commit: a rebuild cannot swap this copy out from under the batch, and a
     // batch that waited for a swap sees that its copy is retired and goes again (its
@@ -62,11 +82,17 @@ pub async fn apply_batch(
         return Err(WriteError::Retired);
     }
     let stored = lock_position(&mut tx, projection, partition).await?;
-    let mut applied = 0;
-    for logged in events.iter().filter(|e| e.offset >= stored) {
-        apply_one(&mut tx, partition, logged).await?;
-        applied += 1;
-    }
+    Ok((tx, stored))
+}
+
+/// Moves the partition's position to `next_offset` (never back) and commits; the position.
+pub(crate) async fn finish_batch(
+    mut tx: Transaction<'_, Postgres>,
+    projection: &str,
+    partition: i32,
+    stored: i64,
+    next_offset: i64,
+) -> Result<i64, WriteError> {
     let next_offset = next_offset.max(stored);
     sqlx::query(
         "UPDATE projection_positions SET next_offset = $3, updated_at = now() \
@@ -79,10 +105,7 @@ pub async fn apply_batch(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Applied {
-        applied,
-        next_offset,
-    })
+    Ok(next_offset)
 }
 
 /// The partition's position, created at zero if new, locked until the transaction ends.

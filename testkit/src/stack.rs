@@ -1,5 +1,6 @@
-//! The whole system as real binaries: pool processor, command API, projectors and query
-//! API on a unique topic prefix and a fresh Postgres database, for end-to-end tests.
+//! The whole system as real binaries: pool and purchase processors, command API, payment
+//! stub and purchase saga, projectors and query API on a unique topic prefix and a fresh
+//! Postgres database, for end-to-end tests.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -19,6 +20,12 @@ pub enum Service {
     CommandApi,
     Projectors,
     QueryApi,
+    /// The purchase processor (`purchase.commands` → `purchase.events`).
+    PurchaseProcessor,
+    /// The payment provider stub; start it before the saga, which is pointed at it.
+    PaymentStub,
+    /// The purchase saga.
+    Saga,
 }
 
 impl Service {
@@ -28,6 +35,9 @@ impl Service {
             Self::CommandApi => "command-api",
             Self::Projectors => "projectors",
             Self::QueryApi => "query-api",
+            Self::PurchaseProcessor => "purchase-processor",
+            Self::PaymentStub => "payment-stub",
+            Self::Saga => "sagas",
         }
     }
 
@@ -37,6 +47,9 @@ impl Service {
             Self::CommandApi => "LEAKY_COMMAND_API__LISTEN",
             Self::Projectors => "LEAKY_PROJECTORS__LISTEN",
             Self::QueryApi => "LEAKY_QUERY_API__LISTEN",
+            Self::PurchaseProcessor => "LEAKY_PURCHASE_PROCESSOR__LISTEN",
+            Self::PaymentStub => "LEAKY_PAYMENT_STUB__LISTEN",
+            Self::Saga => "LEAKY_SAGAS__LISTEN",
         }
     }
 }
@@ -65,6 +78,7 @@ pub async fn workspace_binary(name: &str) -> PathBuf {
                 .envs(std::env::vars().filter(|(key, _)| keep.contains(&key.as_str())))
                 .args(["build", "--quiet", "--bins"])
                 .args(["-p", "command-api", "-p", "projectors", "-p", "query-api"])
+                .args(["-p", "sagas", "-p", "payment-stub"])
                 .status()
                 .await
                 .expect("cargo runs");
@@ -130,7 +144,7 @@ impl Stack {
             ("LEAKY_KAFKA__PARTITIONS".to_owned(), partitions.to_string()),
             ("LEAKY_POSTGRES__URL".to_owned(), postgres_url.clone()),
         ];
-        let stack = Self {
+        let mut stack = Self {
             kafka,
             postgres_url,
             keyspace,
@@ -140,6 +154,12 @@ impl Stack {
         };
         for service in services {
             stack.launch(*service, &[]).await;
+            if *service == Service::PaymentStub {
+                let url = stack.url(Service::PaymentStub, "").await;
+                stack
+                    .env
+                    .push(("LEAKY_PURCHASE_SAGA__PAYMENT_URL".to_owned(), url));
+            }
         }
         stack
     }

@@ -1,12 +1,16 @@
 //! Connections to the stores that hold the views, and their readiness checks.
 #![forbid(unsafe_code)]
 
+mod analytics_tables;
 mod bucket_keys;
 mod cassandra;
 mod postgres;
 mod redis_store;
 
-pub use bucket_keys::{BUCKETS_PROJECTION, BucketKeys};
+pub use analytics_tables::{
+    ANALYTICS_VIEW, AnalyticsTables, GENERATIONS_TABLE, active_analytics, analytics_generations,
+};
+pub use bucket_keys::{BUCKETS_PROJECTION, BucketKeys, GenerationKeys};
 pub use cassandra::{CassandraCheck, connect_cassandra};
 pub use postgres::{PostgresCheck, connect_postgres};
 pub use redis_store::{RedisCheck, connect_redis};

@@ -4,19 +4,22 @@
 //! same rows, each under its own source column.
 
 pub mod contributions;
+pub mod generations;
 mod store;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures::future::try_join_all;
 use schemas::PoolCodec;
+use scylla::client::session::Session;
 use settings::CassandraSettings;
 use tokio::sync::OnceCell;
+use viewstore::AnalyticsTables;
 
 use self::contributions::{Usage, UsageKey};
 use self::store::AnalyticsStore;
-use crate::consumer::{Projection, Record};
+use crate::consumer::{Projection, Record, Reposition};
 use crate::dead_letter::DeadLetters;
 
 /// Which topic an analytics projection reads.
@@ -51,7 +54,11 @@ impl Source {
 pub struct AnalyticsProjection {
     source: Source,
     settings: CassandraSettings,
-    store: Arc<OnceCell<AnalyticsStore>>,
+    session: Arc<OnceCell<Arc<Session>>>,
+    /// The statements of the generation written (none before `prepare`).
+    store: Arc<Mutex<Option<Arc<AnalyticsStore>>>>,
+    /// The generation a rebuild fills; `None`: follow the active one.
+    pinned: Option<i32>,
     codec: PoolCodec,
     dead_letters: DeadLetters,
 }
@@ -67,16 +74,79 @@ impl AnalyticsProjection {
         Self {
             source,
             settings,
+            session: Arc::default(),
             store: Arc::default(),
+            pinned: None,
             codec,
             dead_letters,
         }
     }
 
-    async fn store(&self) -> anyhow::Result<&AnalyticsStore> {
+    /// A projection into generation `generation` only (a rebuild's).
+    pub fn into_generation(mut self, generation: i32) -> Self {
+        self.pinned = Some(generation);
+        self
+    }
+
+    async fn session(&self) -> anyhow::Result<Arc<Session>> {
+        let session = self
+            .session
+            .get_or_try_init(|| store::connect(&self.settings))
+            .await?;
+        Ok(session.clone())
+    }
+
+    /// The generation to write: the pinned one; else the one a rebuild hands over to, if
+    /// any, or the one readers use.
+    async fn target_generation(&self) -> anyhow::Result<i32> {
+        match self.pinned {
+            Some(generation) => Ok(generation),
+            None => {
+                let session = self.session().await?;
+                let (active, next) =
+                    viewstore::analytics_generations(&session, &self.settings.keyspace)
+                        .await
+                        .map_err(anyhow::Error::msg)?;
+                Ok(next.unwrap_or(active))
+            }
+        }
+    }
+
+    fn current(&self) -> Option<Arc<AnalyticsStore>> {
         self.store
-            .get_or_try_init(|| AnalyticsStore::open(&self.settings))
-            .await
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Opens the statements of `generation` and writes through them from now on.
+    async fn switch_to(&self, generation: i32) -> anyhow::Result<Arc<AnalyticsStore>> {
+        let session = self.session().await?;
+        let opened =
+            Arc::new(AnalyticsStore::open(session, AnalyticsTables::new(generation)).await?);
+        *self
+            .store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(opened.clone());
+        Ok(opened)
+    }
+
+    /// The store to write through. When following, a rebuild may have handed its new
+    /// generation over since the last batch: then the projection switches to it and asks
+    /// the loop to reposition every partition at that generation's positions, since the
+    /// batch in hand may start past them (the rebuild stopped where it was; the live
+    /// projection applied more to the old generation meanwhile).
+    async fn store(&self) -> anyhow::Result<Arc<AnalyticsStore>> {
+        let target = self.target_generation().await?;
+        match self.current() {
+            Some(store) if store.generation() == target => Ok(store),
+            Some(_) => {
+                self.switch_to(target).await?;
+                tracing::info!(generation = target, "following the rebuilt analytics");
+                Err(Reposition.into())
+            }
+            None => self.switch_to(target).await,
+        }
     }
 
     /// What `record` adds, `None` if it is poison (set aside).
@@ -121,14 +191,16 @@ impl Projection for AnalyticsProjection {
     }
 
     async fn prepare(&self) -> anyhow::Result<()> {
-        self.store().await.map(|_| ())
+        let target = self.target_generation().await?;
+        self.switch_to(target).await.map(|_| ())
     }
 
     async fn position(&self, partition: i32) -> anyhow::Result<i64> {
-        self.store()
-            .await?
-            .position(self.source.projection(), partition)
-            .await
+        let store = match self.current() {
+            Some(store) => store,
+            None => self.store().await?,
+        };
+        store.position(self.source.projection(), partition).await
     }
 
     async fn apply(

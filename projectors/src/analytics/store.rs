@@ -3,9 +3,12 @@
 //! of that partition folded in. Never counters: rewriting a row with the same totals is
 //! harmless, so a replay or a crash between writes never counts twice.
 
+use std::sync::Arc;
+
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 use settings::CassandraSettings;
+use viewstore::{AnalyticsTables, GENERATIONS_TABLE};
 
 use super::contributions::{Usage, UsageKey};
 
@@ -25,10 +28,38 @@ impl Default for Folded {
     }
 }
 
-/// Prepared statements over a keyspace made ready.
+/// A session on the analytics keyspace, created if needed with its generations table.
+pub async fn connect(settings: &CassandraSettings) -> anyhow::Result<Arc<Session>> {
+    let session = viewstore::connect_cassandra(settings).await?;
+    let keyspace = &settings.keyspace;
+    // One replica: the local single-node cluster. A real cluster sets its own.
+    session
+        .query_unpaged(
+            format!(
+                "CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = \
+                 {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
+            ),
+            &[],
+        )
+        .await?;
+    session.use_keyspace(keyspace, false).await?;
+    session
+        .query_unpaged(
+            format!(
+                "CREATE TABLE IF NOT EXISTS {GENERATIONS_TABLE} (view_name text PRIMARY KEY, active int, next int)"
+            ),
+            &[],
+        )
+        .await?;
+    session.await_schema_agreement().await?;
+    Ok(Arc::new(session))
+}
+
+/// Prepared statements over one generation of the tables, made ready.
 #[derive(Debug)]
 pub struct AnalyticsStore {
-    session: Session,
+    session: Arc<Session>,
+    tables: AnalyticsTables,
     select: PreparedStatement,
     upsert: PreparedStatement,
     upsert_by_bucket: PreparedStatement,
@@ -37,90 +68,90 @@ pub struct AnalyticsStore {
 }
 
 impl AnalyticsStore {
-    /// Connects, creates the keyspace and tables if needed, and prepares the statements.
-    pub async fn open(settings: &CassandraSettings) -> anyhow::Result<Self> {
-        let session = viewstore::connect_cassandra(settings).await?;
-        let keyspace = &settings.keyspace;
-        // One replica: the local single-node cluster. A real cluster sets its own.
+    /// Creates the tables of `tables`' generation if needed and prepares the statements.
+    pub async fn open(session: Arc<Session>, tables: AnalyticsTables) -> anyhow::Result<Self> {
+        let [usage, usage_by_bucket, positions] = tables.all();
         session
             .query_unpaged(
                 format!(
-                    "CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = \
-                     {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
-                ),
-                &[],
-            )
-            .await?;
-        session.use_keyspace(keyspace, false).await?;
-        session
-            .query_unpaged(
-                "CREATE TABLE IF NOT EXISTS usage (\
+                    "CREATE TABLE IF NOT EXISTS {usage} (\
                    dimension text, subject text, granularity text, bucket_start bigint, \
                    source text, source_partition int, \
                    tokens bigint, requests bigint, rejections bigint, last_offset bigint, \
-                   PRIMARY KEY ((dimension, subject, granularity), bucket_start, source, source_partition))",
+                   PRIMARY KEY ((dimension, subject, granularity), bucket_start, source, source_partition))"
+                ),
                 &[],
             )
             .await?;
         // The same rows keyed by bucket, for "who used most in this bucket" (top consumers).
         session
             .query_unpaged(
-                "CREATE TABLE IF NOT EXISTS usage_by_bucket (\
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {usage_by_bucket} (\
                    dimension text, granularity text, bucket_start bigint, subject text, \
                    source text, source_partition int, \
                    tokens bigint, requests bigint, rejections bigint, last_offset bigint, \
-                   PRIMARY KEY ((dimension, granularity, bucket_start), subject, source, source_partition))",
+                   PRIMARY KEY ((dimension, granularity, bucket_start), subject, source, source_partition))"
+                ),
                 &[],
             )
             .await?;
         session
             .query_unpaged(
-                "CREATE TABLE IF NOT EXISTS projection_positions (\
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {positions} (\
                    projection text, partition int, next_offset bigint, \
-                   PRIMARY KEY (projection, partition))",
+                   PRIMARY KEY (projection, partition))"
+                ),
                 &[],
             )
             .await?;
         session.await_schema_agreement().await?;
         let select = session
-            .prepare(
-                "SELECT tokens, requests, rejections, last_offset FROM usage \
+            .prepare(format!(
+                "SELECT tokens, requests, rejections, last_offset FROM {usage} \
                  WHERE dimension = ? AND subject = ? AND granularity = ? AND bucket_start = ? \
-                 AND source = ? AND source_partition = ?",
-            )
+                 AND source = ? AND source_partition = ?"
+            ))
             .await?;
         let upsert = session
-            .prepare(
-                "INSERT INTO usage (dimension, subject, granularity, bucket_start, source, \
+            .prepare(format!(
+                "INSERT INTO {usage} (dimension, subject, granularity, bucket_start, source, \
                  source_partition, tokens, requests, rejections, last_offset) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ))
             .await?;
         let upsert_by_bucket = session
-            .prepare(
-                "INSERT INTO usage_by_bucket (dimension, granularity, bucket_start, subject, source, \
-                 source_partition, tokens, requests, rejections, last_offset) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
+            .prepare(format!(
+                "INSERT INTO {usage_by_bucket} (dimension, granularity, bucket_start, subject, \
+                 source, source_partition, tokens, requests, rejections, last_offset) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ))
             .await?;
         let select_position = session
-            .prepare(
-                "SELECT next_offset FROM projection_positions WHERE projection = ? AND partition = ?",
-            )
+            .prepare(format!(
+                "SELECT next_offset FROM {positions} WHERE projection = ? AND partition = ?"
+            ))
             .await?;
         let upsert_position = session
-            .prepare(
-                "INSERT INTO projection_positions (projection, partition, next_offset) VALUES (?, ?, ?)",
-            )
+            .prepare(format!(
+                "INSERT INTO {positions} (projection, partition, next_offset) VALUES (?, ?, ?)"
+            ))
             .await?;
         Ok(Self {
             session,
+            tables,
             select,
             upsert,
             upsert_by_bucket,
             select_position,
             upsert_position,
         })
+    }
+
+    /// The generation this store writes.
+    pub fn generation(&self) -> i32 {
+        self.tables.number()
     }
 
     /// The row of `key` fed by `source[partition]`, zero if there is none yet.

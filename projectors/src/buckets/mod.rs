@@ -3,17 +3,20 @@
 //! snapshot of a pool is its whole bucket state).
 
 mod fields;
+pub mod generations;
 mod store;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use redis::aio::ConnectionManager;
 use schemas::PoolCodec;
 use tokio::sync::OnceCell;
 
 pub use fields::bucket_fields;
-pub use store::BucketWrite;
-pub use viewstore::BucketKeys;
+pub use store::{BucketWrite, Retired};
+pub use viewstore::{BucketKeys, GenerationKeys};
 
 use crate::consumer::{Projection, Record};
 use crate::dead_letter::DeadLetters;
@@ -27,6 +30,11 @@ pub struct BucketProjection {
     client: redis::Client,
     connection: OnceCell<ConnectionManager>,
     keys: BucketKeys,
+    /// The generation written: the active one (followed after a rebuild swaps another in),
+    /// or the one a rebuild is filling.
+    generation: Arc<AtomicU64>,
+    /// Whether to follow the active generation (the live projector) or stay (a rebuild).
+    follow: bool,
     codec: PoolCodec,
     dead_letters: DeadLetters,
 }
@@ -40,7 +48,8 @@ impl std::fmt::Debug for BucketProjection {
 }
 
 impl BucketProjection {
-    /// A projection into the Redis at `client` under `keys`, decoding with `codec`.
+    /// A projection into the active generation of the view in the Redis at `client` under
+    /// `keys`, decoding with `codec`.
     pub fn new(
         client: redis::Client,
         keys: BucketKeys,
@@ -51,9 +60,22 @@ impl BucketProjection {
             client,
             connection: OnceCell::new(),
             keys,
+            generation: Arc::default(),
+            follow: true,
             codec,
             dead_letters,
         }
+    }
+
+    /// A projection into generation `generation` only (a rebuild's).
+    pub fn into_generation(mut self, generation: u64) -> Self {
+        self.generation = Arc::new(AtomicU64::new(generation));
+        self.follow = false;
+        self
+    }
+
+    fn generation(&self) -> GenerationKeys {
+        self.keys.generation(self.generation.load(Ordering::SeqCst))
     }
 
     async fn redis(&self) -> anyhow::Result<ConnectionManager> {
@@ -71,12 +93,17 @@ impl Projection for BucketProjection {
     }
 
     async fn prepare(&self) -> anyhow::Result<()> {
-        self.redis().await.map(|_| ())
+        let mut redis = self.redis().await?;
+        if self.follow {
+            let active = self.keys.read_active(&mut redis).await?;
+            self.generation.store(active, Ordering::SeqCst);
+        }
+        Ok(())
     }
 
     async fn position(&self, partition: i32) -> anyhow::Result<i64> {
         let mut redis = self.redis().await?;
-        Ok(store::position(&mut redis, &self.keys.positions(), partition).await?)
+        Ok(store::position(&mut redis, &self.generation().positions(), partition).await?)
     }
 
     async fn apply(
@@ -112,7 +139,7 @@ impl Projection for BucketProjection {
             latest.insert(
                 pool_id.clone(),
                 BucketWrite {
-                    key: self.keys.bucket(&pool_id),
+                    pool_id,
                     offset: record.offset,
                     fields,
                 },
@@ -120,14 +147,26 @@ impl Projection for BucketProjection {
         }
         let buckets: Vec<BucketWrite> = latest.into_values().collect();
         let mut redis = self.redis().await?;
-        store::write_batch(
+        let generation = self.generation();
+        let written = store::write_batch(
             &mut redis,
-            &self.keys.positions(),
+            &self.keys,
+            &generation,
             partition,
             next_offset,
             &buckets,
         )
-        .await?;
+        .await;
+        if let Err(error) = written {
+            if self.follow && error.is::<Retired>() {
+                // A rebuild swapped a newer generation in: the batch goes again, into it,
+                // skipping what the rebuild already wrote (its positions are its own).
+                let active = self.keys.read_active(&mut redis).await?;
+                self.generation.store(active, Ordering::SeqCst);
+                tracing::info!(generation = active, "following the rebuilt bucket view");
+            }
+            return Err(error);
+        }
         Ok(buckets.len())
     }
 }

@@ -3,26 +3,33 @@
 
 use redis::Script;
 use redis::aio::ConnectionManager;
+use viewstore::{BucketKeys, GenerationKeys};
 
 /// One pool's hash to write, from the snapshot record at `offset`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketWrite {
-    /// The Redis key of the pool's hash.
-    pub key: String,
+    /// The pool.
+    pub pool_id: String,
     /// The state-topic offset of the snapshot it comes from.
     pub offset: i64,
     /// The hash's fields, replacing the previous ones.
     pub fields: Vec<(String, String)>,
 }
 
-/// KEYS[1]: the positions hash; KEYS[2..]: bucket hashes. ARGV[1]: partition, ARGV[2]: next
-/// offset, then per bucket: its snapshot offset, its field count, its fields and values.
-/// A bucket from before the stored position was already written (or superseded): skipped,
-/// so a batch read twice never puts an older snapshot over a newer one.
+/// KEYS[1]: the active-generation pointer; KEYS[2]: the generation's positions hash;
+/// KEYS[3..]: its bucket hashes. ARGV[1]: the generation written, ARGV[2]: partition,
+/// ARGV[3]: next offset, then per bucket: its snapshot offset, its field count, its fields
+/// and values. Returns -1, writing nothing, if a newer generation is active (this one was
+/// retired by a rebuild). A bucket from before the stored position was already written (or
+/// superseded): skipped, so a batch read twice never puts an older snapshot over a newer one.
 const WRITE_BATCH: &str = r"
-local stored = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-local i = 3
-for k = 2, #KEYS do
+local active = tonumber(redis.call('GET', KEYS[1]) or '0')
+if active > tonumber(ARGV[1]) then
+  return -1
+end
+local stored = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
+local i = 4
+for k = 3, #KEYS do
   local offset = tonumber(ARGV[i])
   local count = tonumber(ARGV[i + 1])
   i = i + 2
@@ -32,32 +39,44 @@ for k = 2, #KEYS do
   end
   i = i + 2 * count
 end
-local next = tonumber(ARGV[2])
+local next = tonumber(ARGV[3])
 if next > stored then
-  redis.call('HSET', KEYS[1], ARGV[1], next)
+  redis.call('HSET', KEYS[2], ARGV[2], next)
 end
 return stored
 ";
 
-/// Writes `buckets` (one per pool, the latest of the batch) and the position, atomically.
+/// A batch was not written: its generation is no longer the newest.
+#[derive(Debug, thiserror::Error)]
+#[error("bucket generation {0} was retired by a rebuild; write the batch again")]
+pub struct Retired(pub u64);
+
+/// Writes `buckets` (one per pool, the latest of the batch) and the position into
+/// `generation`, atomically, unless a newer generation is active.
 pub async fn write_batch(
     redis: &mut ConnectionManager,
-    positions_key: &str,
+    keys: &BucketKeys,
+    generation: &GenerationKeys,
     partition: i32,
     next_offset: i64,
     buckets: &[BucketWrite],
-) -> redis::RedisResult<()> {
+) -> anyhow::Result<()> {
     let script = Script::new(WRITE_BATCH);
-    let mut invocation = script.key(positions_key);
-    invocation.arg(partition).arg(next_offset);
+    let mut invocation = script.key(keys.active_generation());
+    invocation.key(generation.positions());
+    invocation
+        .arg(generation.number())
+        .arg(partition)
+        .arg(next_offset);
     for bucket in buckets {
-        invocation.key(&bucket.key);
+        invocation.key(generation.bucket(&bucket.pool_id));
         invocation.arg(bucket.offset).arg(bucket.fields.len());
         for (field, value) in &bucket.fields {
             invocation.arg(field).arg(value);
         }
     }
-    let _stored: i64 = invocation.invoke_async(redis).await?;
+    let stored: i64 = invocation.invoke_async(redis).await?;
+    anyhow::ensure!(stored >= 0, Retired(generation.number()));
     Ok(())
 }
 

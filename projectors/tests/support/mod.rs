@@ -13,6 +13,9 @@ use settings::KafkaSettings;
 use sqlx::PgPool;
 use testkit::stack::Stack;
 
+pub mod generations;
+pub mod purchases;
+
 /// The pools a load uses: users and organisations on several providers.
 pub fn load_pools(count: usize) -> Vec<String> {
     let providers = ["openai", "gemini", "qwen"];

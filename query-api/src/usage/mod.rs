@@ -15,6 +15,7 @@ use scylla::client::session::Session;
 use serde_json::json;
 use settings::CassandraSettings;
 use tokio::sync::OnceCell;
+use viewstore::AnalyticsTables;
 
 use self::range::{Extra, UsageQuery, usage_query};
 use self::stats::{ANOMALY_METHOD, BucketUsage, anomalies, change_percent, totals};
@@ -55,14 +56,42 @@ impl UsageState {
             })
     }
 
+    /// The generation of the tables readers use now.
+    async fn tables(&self) -> Result<AnalyticsTables, Problem> {
+        let session = self.session().await?;
+        viewstore::active_analytics(session, &self.settings.keyspace)
+            .await
+            .map(AnalyticsTables::new)
+            .map_err(unavailable)
+    }
+
     /// Every bucket of the query's range (empty ones as zeros), in order.
+    ///
+    /// A rebuild may swap generations and drop the old one while a read runs: a read that
+    /// fails is tried once more if the active generation changed meanwhile.
     async fn series(&self, query: &UsageQuery) -> Result<Vec<BucketUsage>, Problem> {
+        let tables = self.tables().await?;
+        match self.series_in(tables, query).await {
+            Err(problem) => match self.tables().await? {
+                now if now != tables => self.series_in(now, query).await,
+                _ => Err(problem),
+            },
+            read => read,
+        }
+    }
+
+    async fn series_in(
+        &self,
+        tables: AnalyticsTables,
+        query: &UsageQuery,
+    ) -> Result<Vec<BucketUsage>, Problem> {
         let session = self.session().await?;
         let cql = format!(
-            "SELECT bucket_start, tokens, requests, rejections FROM {}.usage \
+            "SELECT bucket_start, tokens, requests, rejections FROM {}.{} \
              WHERE dimension = ? AND subject = ? AND granularity = ? \
              AND bucket_start >= ? AND bucket_start < ?",
-            self.settings.keyspace
+            self.settings.keyspace,
+            tables.usage()
         );
         let result = session
             .query_unpaged(
@@ -99,6 +128,44 @@ impl UsageState {
                 })
             })
             .collect())
+    }
+}
+
+impl UsageState {
+    /// Totals per subject over the query's range, from `tables`.
+    async fn top_in(
+        &self,
+        tables: AnalyticsTables,
+        query: &UsageQuery,
+    ) -> Result<BTreeMap<String, stats::Totals>, Problem> {
+        let session = self.session().await?;
+        let cql = format!(
+            "SELECT subject, tokens, requests, rejections FROM {}.{} \
+             WHERE dimension = ? AND granularity = ? AND bucket_start = ?",
+            self.settings.keyspace,
+            tables.usage_by_bucket()
+        );
+        let statement = session.prepare(cql).await.map_err(unavailable)?;
+        let mut by_subject: BTreeMap<String, stats::Totals> = BTreeMap::new();
+        for start in (query.from_ms..query.to_ms).step_by(query.bucket_ms as usize) {
+            let rows = session
+                .execute_unpaged(&statement, (query.dimension, query.granularity, start))
+                .await
+                .map_err(unavailable)?
+                .into_rows_result()
+                .map_err(unavailable)?;
+            for row in rows
+                .rows::<(String, i64, i64, i64)>()
+                .map_err(unavailable)?
+            {
+                let (subject, tokens, requests, rejections) = row.map_err(unavailable)?;
+                let total = by_subject.entry(subject).or_default();
+                total.tokens += tokens;
+                total.requests += requests;
+                total.rejections += rejections;
+            }
+        }
+        Ok(by_subject)
     }
 }
 
@@ -197,32 +264,14 @@ pub async fn get_top(
 ) -> Result<Response, Problem> {
     let Path(dimension) = path.map_err(|r| Problem::invalid_parameter("path", r.body_text()))?;
     let query = parse(Ok(Path((dimension, String::new()))), params, Extra::Limit)?;
-    let session = state.session().await?;
-    let cql = format!(
-        "SELECT subject, tokens, requests, rejections FROM {}.usage_by_bucket \
-         WHERE dimension = ? AND granularity = ? AND bucket_start = ?",
-        state.settings.keyspace
-    );
-    let statement = session.prepare(cql).await.map_err(unavailable)?;
-    let mut by_subject: BTreeMap<String, stats::Totals> = BTreeMap::new();
-    for start in (query.from_ms..query.to_ms).step_by(query.bucket_ms as usize) {
-        let rows = session
-            .execute_unpaged(&statement, (query.dimension, query.granularity, start))
-            .await
-            .map_err(unavailable)?
-            .into_rows_result()
-            .map_err(unavailable)?;
-        for row in rows
-            .rows::<(String, i64, i64, i64)>()
-            .map_err(unavailable)?
-        {
-            let (subject, tokens, requests, rejections) = row.map_err(unavailable)?;
-            let total = by_subject.entry(subject).or_default();
-            total.tokens += tokens;
-            total.requests += requests;
-            total.rejections += rejections;
-        }
-    }
+    let tables = state.tables().await?;
+    let by_subject = match state.top_in(tables, &query).await {
+        Err(problem) => match state.tables().await? {
+            now if now != tables => state.top_in(now, &query).await?,
+            _ => return Err(problem),
+        },
+        Ok(read) => read,
+    };
     let mut ranked: Vec<(String, stats::Totals)> = by_subject.into_iter().collect();
     // Most tokens first; ties by name, so the answer is stable.
     ranked.sort_by(|(a, x), (b, y)| y.tokens.cmp(&x.tokens).then_with(|| a.cmp(b)));
