@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
+use access::AccessSettings;
 use serde::{Deserialize, Serialize};
 use settings::{HttpSettings, KafkaSettings, RegistrySettings};
 
@@ -12,6 +13,8 @@ pub struct Config {
     pub gateway: GatewaySettings,
     pub kafka: KafkaSettings,
     pub schema_registry: RegistrySettings,
+    /// Whose credentials are accepted.
+    pub access: AccessSettings,
 }
 
 /// The `[gateway]` section.
@@ -37,27 +40,6 @@ pub struct GatewaySettings {
     pub providers: BTreeMap<String, UpstreamSettings>,
     /// Model-name prefix → provider, for `/v1/chat/completions`; the longest prefix wins.
     pub models: BTreeMap<String, String>,
-    /// Where credentials are checked.
-    pub auth: GatewayAuthSettings,
-}
-
-/// The `[gateway.auth]` section: the auth service whose tokens and keys are accepted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GatewayAuthSettings {
-    /// The auth service's JWKS.
-    pub jwks_url: String,
-    /// The `iss` tokens must carry.
-    pub issuer: String,
-}
-
-impl Default for GatewayAuthSettings {
-    fn default() -> Self {
-        Self {
-            jwks_url: "http://127.0.0.1:8087/.well-known/jwks.json".into(),
-            issuer: "http://127.0.0.1:8087".into(),
-        }
-    }
 }
 
 /// One upstream provider.
@@ -158,7 +140,6 @@ impl Default for GatewaySettings {
             max_body_bytes: 1024 * 1024,
             providers,
             models,
-            auth: GatewayAuthSettings::default(),
         }
     }
 }

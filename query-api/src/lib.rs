@@ -6,7 +6,7 @@ mod config;
 mod consistency;
 mod openapi;
 mod params;
-mod problem;
+pub mod problem;
 mod quota;
 mod usage;
 

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::answer::{accepted_for_later, answer};
 use super::body::JsonBody;
-use super::problem::Problem;
+use problem::Problem;
 use super::request::{IdempotencyKey, PoolPath, RequestActor};
 
 /// Who, which pool, and the command id, common to every command request.

@@ -3,7 +3,6 @@
 mod answer;
 mod body;
 mod commands;
-mod problem;
 mod purchases;
 mod request;
 

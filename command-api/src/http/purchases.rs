@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::answer::{accepted_for_later, answer};
 use super::body::JsonBody;
-use super::problem::Problem;
+use problem::Problem;
 use super::request::{IdempotencyKey, RequestActor};
 
 /// Namespace of purchase ids derived from idempotency keys.

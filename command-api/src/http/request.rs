@@ -8,7 +8,7 @@ use domain::{Actor, CommandId, PoolId};
 use uuid::Uuid;
 
 use super::AppState;
-use super::problem::Problem;
+use problem::Problem;
 
 /// The pool named by `/pools/{owner_kind}/{owner_id}/{provider}`, for a known provider.
 #[derive(Debug, Clone)]

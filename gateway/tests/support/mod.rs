@@ -128,8 +128,8 @@ impl Deployment {
                 "LEAKY_GATEWAY__PROVIDERS__GEMINI__NATIVE_BASE_URL",
                 &gemini_native,
             ),
-            ("LEAKY_GATEWAY__AUTH__JWKS_URL", &jwks_url),
-            ("LEAKY_GATEWAY__AUTH__ISSUER", &issuer),
+            ("LEAKY_ACCESS__JWKS_URL", &jwks_url),
+            ("LEAKY_ACCESS__ISSUER", &issuer),
         ];
         env.extend_from_slice(gateway_env);
         let gateway = SpawnedService::start(GATEWAY, "LEAKY_GATEWAY__LISTEN", &env).await;

@@ -1,5 +1,7 @@
-//! Errors as RFC 9457 problem details (`application/problem+json`): every refusal the API
-//! gives, from a malformed body to an exhausted quota, has this one shape.
+//! Errors as RFC 9457 problem details (`application/problem+json`): every refusal our HTTP
+//! services give, from a malformed body to an exhausted quota or a foreign pool, has this
+//! one shape.
+#![forbid(unsafe_code)]
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -58,7 +60,38 @@ impl Problem {
         .with("field", json!(field))
     }
 
-    /// The service cannot take commands right now.
+    /// A path segment or query parameter has a value it cannot have.
+    pub fn invalid_parameter(parameter: &str, detail: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-parameter",
+            "A parameter has an invalid value",
+            format!("{parameter}: {detail}"),
+        )
+        .with("parameter", json!(parameter))
+    }
+
+    /// Nothing is known under this path.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+    }
+
+    /// The credential is missing, unknown, revoked, expired or forged (401).
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Who is calling is unknown",
+            detail,
+        )
+    }
+
+    /// The caller is known but may not do this (403).
+    pub fn forbidden(title: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", title, detail)
+    }
+
+    /// The service (or a store it reads) cannot answer right now; retry in a second.
     pub fn unavailable(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -84,6 +117,15 @@ impl Problem {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+}
+
+#[cfg(feature = "sqlx")]
+impl From<sqlx::Error> for Problem {
+    fn from(error: sqlx::Error) -> Self {
+        // Logged in full, answered without internals.
+        tracing::warn!(%error, "reading the view failed");
+        Self::unavailable("the view store did not answer; retry shortly")
     }
 }
 
