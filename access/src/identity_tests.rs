@@ -67,16 +67,16 @@ fn only_an_admin_manages_pools_and_reads_across_tenants() {
 #[test]
 fn acting_for_an_org_needs_membership_even_for_an_admin() {
     let alice = user("alice", Role::User, &["acme"]);
-    assert_eq!(
-        alice.acting_for(None),
-        Ok(Owner::User(alice.user.clone()))
-    );
+    assert_eq!(alice.acting_for(None), Ok(Owner::User(alice.user.clone())));
     assert_eq!(
         alice.acting_for(Some(OrgId::parse("acme").unwrap())),
         Ok(Owner::Org(OrgId::parse("acme").unwrap()))
     );
     let root = user("root", Role::Admin, &[]);
-    assert!(root.acting_for(Some(OrgId::parse("acme").unwrap())).is_err());
+    assert!(
+        root.acting_for(Some(OrgId::parse("acme").unwrap()))
+            .is_err()
+    );
 }
 
 #[test]

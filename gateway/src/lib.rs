@@ -28,11 +28,11 @@ use tokio::sync::OnceCell;
 
 pub use config::{Config, GatewaySettings, UpstreamSettings};
 
-use access::Credentials;
 use crate::holds::Holds;
 use crate::inflight::Inflight;
 use crate::metrics::Metrics;
 use crate::upstream::Upstreams;
+use access::Credentials;
 
 /// Name in logs and metrics.
 pub const SERVICE: &str = "gateway";
@@ -87,8 +87,7 @@ impl Gateway {
         let readiness = command_api::readiness(&config.kafka, &config.schema_registry)
             .with(state.credentials.clone())
             .with(DispatcherConnected(Arc::clone(&state.holds.dispatcher)));
-        let router = probes::router(readiness, registry)
-            .merge(routes::routes(state));
+        let router = probes::router(readiness, registry).merge(routes::routes(state));
         let service = HttpService::bind(config.gateway.listen, router).await?;
         Ok(Self { service, inflight })
     }

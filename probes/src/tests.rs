@@ -142,9 +142,17 @@ async fn every_served_answer_carries_the_security_headers_even_a_404() {
 async fn a_page_keeps_the_content_security_policy_its_handler_set() {
     let page = Router::new().route(
         "/page",
-        axum::routing::get(|| async { ([(header::CONTENT_SECURITY_POLICY, "script-src 'self'")], "<p>") }),
+        axum::routing::get(|| async {
+            (
+                [(header::CONTENT_SECURITY_POLICY, "script-src 'self'")],
+                "<p>",
+            )
+        }),
     );
     let head = head_of_served(page, "/page").await;
-    assert!(head.contains("content-security-policy: script-src 'self'"), "{head}");
+    assert!(
+        head.contains("content-security-policy: script-src 'self'"),
+        "{head}"
+    );
     assert!(head.contains("x-frame-options: deny"), "{head}");
 }

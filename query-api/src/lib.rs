@@ -12,13 +12,14 @@ mod usage;
 
 use std::time::Duration;
 
+use access::Credentials;
 use axum::Router;
 use axum::routing::get;
 use probes::{HttpService, Readiness};
 use viewstore::{CassandraCheck, PostgresCheck, RedisCheck};
 
 pub use buckets::BucketState;
-pub use config::{Config, QueryApiSettings, TopicLayout, ViewKeySettings};
+pub use config::{Config, QueryApiSettings, ViewKeySettings};
 pub use params::WaitBounds;
 pub use problem::Problem;
 pub use quota::QuotaState;
@@ -29,7 +30,9 @@ pub const SERVICE: &str = "query-api";
 
 /// The service, bound and ready to run.
 pub async fn build(config: Config) -> anyhow::Result<HttpService> {
+    let credentials = Credentials::connect(config.access.clone(), config.kafka.clone());
     let readiness = Readiness::new()
+        .with(credentials.clone())
         .with(PostgresCheck::lazy(&config.postgres)?)
         .with(RedisCheck::new(&config.redis)?)
         .with(CassandraCheck::new(config.cassandra.clone()));
@@ -44,29 +47,27 @@ pub async fn build(config: Config) -> anyhow::Result<HttpService> {
         max: Duration::from_millis(config.query_api.max_wait_ms),
     };
     let quota = QuotaState { db, bounds };
-    anyhow::ensure!(
-        config.topics.partitions > 0,
-        "kafka.partitions must be at least 1"
-    );
     let keys = viewstore::BucketKeys::new(format!(
         "{}{}",
-        config.topics.topic_prefix, config.projectors.redis_key_prefix
+        config.kafka.topic_prefix, config.projectors.redis_key_prefix
     ));
     let redis = redis::Client::open(config.redis.url.as_str())?;
-    let buckets = BucketState::new(redis, keys, config.topics.partitions, bounds);
+    let buckets = BucketState::new(redis, keys, config.kafka.partitions, bounds);
     let usage = UsageState::new(config.cassandra.clone());
     let service = HttpService::bind(
         config.query_api.listen,
-        router(readiness, metrics, quota, buckets, usage),
+        router(readiness, metrics, credentials, quota, buckets, usage),
     )
     .await?;
     Ok(service)
 }
 
-/// Every route of the service.
+/// Every route of the service; the reads need a credential (401 without one) and each
+/// handler says whose data the caller may read.
 pub fn router(
     readiness: Readiness,
     metrics: prometheus::Registry,
+    credentials: Credentials,
     quota: QuotaState,
     buckets: BucketState,
     usage: UsageState,
@@ -101,10 +102,16 @@ pub fn router(
         )
         .route("/api/v1/top/{dimension}", get(usage::get_top))
         .with_state(usage);
-    probes::router(readiness, metrics)
+    let reads = Router::new()
         .merge(api)
         .merge(bucket_reads)
         .merge(analytics)
+        .route_layer(axum::middleware::from_fn_with_state(
+            credentials,
+            access::authenticate,
+        ));
+    probes::router(readiness, metrics)
+        .merge(reads)
         .merge(openapi::router())
         .fallback(|| async { Problem::not_found("no such resource") })
         .method_not_allowed_fallback(|| async {

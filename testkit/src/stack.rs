@@ -1,5 +1,6 @@
-//! The whole system as real binaries: pool processor, command API, projectors and query
-//! API on a unique topic prefix and a fresh Postgres database, for end-to-end tests.
+//! The whole system as real binaries: auth service, pool processor, command API,
+//! projectors and query API on a unique topic prefix and a fresh Postgres database, for
+//! end-to-end tests.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use serde_json::Value;
 use settings::KafkaSettings;
 use tokio::sync::{Mutex, OnceCell};
 
+use crate::auth::AuthService;
 use crate::spawn::SpawnedService;
 
 /// One of the services a [`Stack`] runs.
@@ -64,7 +66,16 @@ pub async fn workspace_binary(name: &str) -> PathBuf {
                 .env_clear()
                 .envs(std::env::vars().filter(|(key, _)| keep.contains(&key.as_str())))
                 .args(["build", "--quiet", "--bins"])
-                .args(["-p", "command-api", "-p", "projectors", "-p", "query-api"])
+                .args([
+                    "-p",
+                    "command-api",
+                    "-p",
+                    "projectors",
+                    "-p",
+                    "query-api",
+                    "-p",
+                    "auth",
+                ])
                 .status()
                 .await
                 .expect("cargo runs");
@@ -107,6 +118,11 @@ pub struct Stack {
     pub postgres_url: String,
     /// Its analytics keyspace.
     pub keyspace: String,
+    /// Its auth service (every API of the stack accepts its tokens and keys).
+    pub auth: AuthService,
+    /// An access token of the stack's ADMIN, which [`Stack::command`] and
+    /// [`Stack::query`] send.
+    pub admin: String,
     env: Vec<(String, String)>,
     running: Mutex<BTreeMap<Service, SpawnedService>>,
     /// An HTTP client without pooled connections (a killed service leaves dead ones).
@@ -114,7 +130,8 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// Creates fresh topics (`partitions` each) and a fresh database, and starts `services`.
+    /// Creates fresh topics (`partitions` each) and a fresh database, starts the auth
+    /// service, registers the ADMIN, and starts `services`.
     pub async fn start(partitions: u32, services: &[Service]) -> Self {
         let prefix = format!("{}.", crate::unique("stack"));
         let kafka = KafkaSettings {
@@ -124,16 +141,21 @@ impl Stack {
         };
         let postgres_url = fresh_database().await;
         let keyspace = crate::unique_identifier("view");
-        let env = vec![
+        let auth = AuthService::start(&kafka).await;
+        let admin = auth.admin().await;
+        let mut env = vec![
             ("LEAKY_CASSANDRA__KEYSPACE".to_owned(), keyspace.clone()),
             ("LEAKY_KAFKA__TOPIC_PREFIX".to_owned(), prefix),
             ("LEAKY_KAFKA__PARTITIONS".to_owned(), partitions.to_string()),
             ("LEAKY_POSTGRES__URL".to_owned(), postgres_url.clone()),
         ];
+        env.extend(auth.access_env());
         let stack = Self {
             kafka,
             postgres_url,
             keyspace,
+            auth,
+            admin,
             env,
             running: Mutex::new(BTreeMap::new()),
             http: Client::builder().pool_max_idle_per_host(0).build().unwrap(),
@@ -153,7 +175,7 @@ impl Stack {
     pub async fn launch(&self, service: Service, extra: &[(&str, &str)]) {
         let service_instance = spawn(service, &self.env, extra).await;
         if service == Service::CommandApi {
-            wait_until_accepting_commands(&self.http, &service_instance).await;
+            wait_until_accepting_commands(&self.http, &service_instance, &self.admin).await;
         }
         self.running.lock().await.insert(service, service_instance);
     }
@@ -180,18 +202,52 @@ impl Stack {
         instance.url(path)
     }
 
-    /// POSTs a command to the command API; its status and JSON body.
+    /// POSTs a command to the command API as the ADMIN; its status and JSON body.
     pub async fn command(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.command_as(&self.admin, path, body).await
+    }
+
+    /// POSTs a command to the command API with `credential` (an access token or API key);
+    /// its status and JSON body.
+    pub async fn command_as(
+        &self,
+        credential: &str,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
         let url = self.url(Service::CommandApi, path).await;
-        let response = self.http.post(&url).json(&body).send().await.unwrap();
+        let response = self
+            .http
+            .post(&url)
+            .bearer_auth(credential)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = response.status();
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    /// GETs from the query API; its status, `leaky-view` header and JSON body.
+    /// GETs from the query API as the ADMIN; its status, `leaky-view` header and JSON body.
     pub async fn query(&self, path: &str) -> (StatusCode, Option<String>, Value) {
+        self.query_as(&self.admin, path).await
+    }
+
+    /// GETs from the query API with `credential`; its status, `leaky-view` header and
+    /// JSON body.
+    pub async fn query_as(
+        &self,
+        credential: &str,
+        path: &str,
+    ) -> (StatusCode, Option<String>, Value) {
         let url = self.url(Service::QueryApi, path).await;
-        let response = self.http.get(&url).send().await.unwrap();
+        let response = self
+            .http
+            .get(&url)
+            .bearer_auth(credential)
+            .send()
+            .await
+            .unwrap();
         let status = response.status();
         let view = response
             .headers()
@@ -214,10 +270,11 @@ async fn spawn(
 }
 
 /// Until the processor has joined and answers (a fresh group takes a few seconds).
-async fn wait_until_accepting_commands(http: &Client, api: &SpawnedService) {
+async fn wait_until_accepting_commands(http: &Client, api: &SpawnedService, admin: &str) {
     for _ in 0..300 {
         let response = http
             .post(api.url("/api/v1/pools/user/stack-probe/openai/consume"))
+            .bearer_auth(admin)
             .json(&serde_json::json!({"amount": 1}))
             .send()
             .await;
