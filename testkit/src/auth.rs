@@ -148,6 +148,75 @@ impl AuthService {
     }
 }
 
+/// Credentials that must be refused with 401, each named by what is wrong with it: a
+/// genuine token of `user` (registered here) with its payload changed to claim ADMIN, one
+/// signed with the auth service's own key but expired, one of another issuer, one with
+/// `alg: none`, an API key nobody has, and one of `user`'s keys revoked.
+pub async fn refused_credentials(auth: &AuthService, user: &str) -> Vec<(&'static str, String)> {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let token = auth.user(user).await;
+    let (key_id, key) = auth.api_key(&token).await;
+    auth.revoke_key(&token, &key_id).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let claims = ::auth::Claims {
+        iss: ISSUER.to_owned(),
+        sub: user.to_owned(),
+        role: ::auth::Role::User,
+        orgs: vec![],
+        iat: now,
+        exp: now + 600,
+    };
+    let signer =
+        ::auth::Signer::from_pem(&std::fs::read_to_string(signing_key_file()).unwrap()).unwrap();
+    let parts: Vec<&str> = token.split('.').collect();
+    let as_admin = URL_SAFE_NO_PAD.encode(
+        serde_json::to_vec(&::auth::Claims {
+            role: ::auth::Role::Admin,
+            ..claims.clone()
+        })
+        .unwrap(),
+    );
+    vec![
+        (
+            "tampered token",
+            format!("{}.{as_admin}.{}", parts[0], parts[2]),
+        ),
+        (
+            "expired token",
+            signer
+                .sign(&::auth::Claims {
+                    iat: now - 7_200,
+                    exp: now - 3_600,
+                    ..claims.clone()
+                })
+                .unwrap(),
+        ),
+        (
+            "token of another issuer",
+            signer
+                .sign(&::auth::Claims {
+                    iss: "https://someone-else.test".into(),
+                    ..claims.clone()
+                })
+                .unwrap(),
+        ),
+        (
+            "alg: none token",
+            format!(
+                "{}.{}.",
+                URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+                parts[1]
+            ),
+        ),
+        ("unknown API key", "lt_nobody-has-this-key".to_owned()),
+        ("revoked API key", key),
+    ]
+}
+
 /// A PKCS#8 RSA key shared by every test run on this machine (generating one per test is
 /// slow in debug builds).
 pub fn signing_key_file() -> String {
