@@ -174,8 +174,14 @@ impl Stack {
     /// Starts `service` with `extra` settings on top of the stack's.
     pub async fn launch(&self, service: Service, extra: &[(&str, &str)]) {
         let service_instance = spawn(service, &self.env, extra).await;
-        if service == Service::CommandApi {
-            wait_until_accepting_commands(&self.http, &service_instance, &self.admin).await;
+        match service {
+            Service::CommandApi => {
+                wait_until_accepting_commands(&self.http, &service_instance, &self.admin).await;
+            }
+            Service::QueryApi => {
+                wait_until_checking_credentials(&self.http, &service_instance).await
+            }
+            Service::Processor | Service::Projectors => {}
         }
         self.running.lock().await.insert(service, service_instance);
     }
@@ -287,4 +293,25 @@ async fn wait_until_accepting_commands(http: &Client, api: &SpawnedService, admi
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the command API never reached a processor");
+}
+
+/// Until the service has the auth service's keys and log (its readiness says so), so a
+/// test's first read is not answered 503.
+async fn wait_until_checking_credentials(http: &Client, service: &SpawnedService) {
+    for _ in 0..300 {
+        let report: Option<Value> = match http.get(service.url("/health/ready")).send().await {
+            Ok(response) => response.json().await.ok(),
+            Err(_) => None,
+        };
+        let auth_down = report.as_ref().is_none_or(|r| {
+            r["down"]
+                .as_array()
+                .is_none_or(|down| down.iter().any(|d| d == "auth"))
+        });
+        if !auth_down {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the service never fetched the auth service's keys");
 }
