@@ -284,9 +284,7 @@ async fn add_member(
 ) -> Result<Response, Problem> {
     let caller = claims(&state, &headers)?;
     if caller.role != Role::Admin {
-        return Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+        return Err(Problem::forbidden(
             "Only an admin may do this",
             "memberships are granted by admins",
         ));

@@ -158,6 +158,10 @@ async fn only_genuine_current_credentials_are_accepted_and_nothing_else_is_writt
         "application/problem+json"
     );
     assert_eq!(without.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(
+        without.headers()["www-authenticate"],
+        "Bearer realm=\"leaky-tokens\""
+    );
     let without = (without.status(), without.json().await.unwrap());
     assert_problem("no credential", &without, StatusCode::UNAUTHORIZED);
     let basic = deployment

@@ -19,6 +19,8 @@ pub struct Problem {
     detail: String,
     extra: Map<String, Value>,
     retry_after_secs: Option<u64>,
+    /// `WWW-Authenticate` challenge (RFC 6750), for a 401.
+    challenge: Option<&'static str>,
 }
 
 impl Problem {
@@ -36,6 +38,7 @@ impl Problem {
             detail: detail.into(),
             extra: Map::new(),
             retry_after_secs: None,
+            challenge: None,
         }
     }
 
@@ -76,14 +79,17 @@ impl Problem {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
     }
 
-    /// The credential is missing, unknown, revoked, expired or forged (401).
+    /// The credential is missing, unknown, revoked, expired or forged (401, with a
+    /// `WWW-Authenticate: Bearer` challenge).
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(
+        let mut problem = Self::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "Who is calling is unknown",
             detail,
-        )
+        );
+        problem.challenge = Some("Bearer realm=\"leaky-tokens\"");
+        problem
     }
 
     /// The caller is known but may not do this (403).
@@ -145,6 +151,61 @@ impl IntoResponse for Problem {
         if let Some(seconds) = self.retry_after_secs {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        if let Some(challenge) = self.challenge {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::to_bytes;
+
+    use super::*;
+
+    async fn rendered(problem: Problem) -> (StatusCode, axum::http::HeaderMap, Value) {
+        let response = problem.into_response();
+        let (parts, body) = response.into_parts();
+        let body = to_bytes(body, 64 * 1024).await.unwrap();
+        (
+            parts.status,
+            parts.headers,
+            serde_json::from_slice(&body).unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_problem_is_rfc_9457_json_with_its_extra_members() {
+        let (status, headers, body) =
+            rendered(Problem::forbidden("Not your pool", "alice may not").with("pool", json!("p")))
+                .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(
+            body,
+            json!({"type": "https://leaky-tokens.dev/problems/forbidden", "title": "Not your pool",
+                   "status": 403, "detail": "alice may not", "pool": "p"})
+        );
+    }
+
+    #[tokio::test]
+    async fn unavailable_says_when_to_retry_and_unauthorized_names_its_kind() {
+        let (status, headers, _) = rendered(Problem::unavailable("later")).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(headers[header::RETRY_AFTER], "1");
+        let (status, headers, body) = rendered(Problem::unauthorized("who?")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            headers[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"leaky-tokens\""
+        );
+        assert_eq!(
+            body["type"],
+            "https://leaky-tokens.dev/problems/unauthorized"
+        );
     }
 }

@@ -71,6 +71,10 @@ async fn every_read_needs_a_genuine_current_credential() {
         "application/problem+json"
     );
     assert_eq!(without.headers()["x-frame-options"], "DENY");
+    assert_eq!(
+        without.headers()["www-authenticate"],
+        "Bearer realm=\"leaky-tokens\""
+    );
     let without = (without.status(), None, without.json().await.unwrap());
     assert_problem("no credential", &without, StatusCode::UNAUTHORIZED);
     for (case, credential) in &refused {
