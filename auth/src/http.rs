@@ -8,8 +8,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use command_api::http::Problem;
 use domain::{OrgId, UserId};
+use problem::Problem;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -32,7 +32,7 @@ pub struct AuthState {
     pub writes: Arc<tokio::sync::Mutex<()>>,
 }
 
-/// The routes, with security headers on every answer.
+/// The routes (`HttpService` adds the security headers to every answer).
 pub fn routes(state: AuthState) -> Router {
     Router::new()
         .route("/api/v1/auth/register", post(register))
@@ -42,29 +42,12 @@ pub fn routes(state: AuthState) -> Router {
         .route("/api/v1/keys/{key_id}", delete(revoke_key))
         .route("/api/v1/orgs/{org}/members", post(add_member))
         .with_state(state)
-        .layer(axum::middleware::map_response(security_headers))
-}
-
-/// Headers every answer carries (also the gateway's).
-pub async fn security_headers(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    for (name, value) in [
-        ("x-content-type-options", "nosniff"),
-        ("x-frame-options", "DENY"),
-        ("referrer-policy", "no-referrer"),
-        ("cache-control", "no-store"),
-        (
-            "content-security-policy",
-            "default-src 'none'; frame-ancestors 'none'",
-        ),
-    ] {
-        headers.insert(name, header::HeaderValue::from_static(value));
-    }
-    response
 }
 
 fn now_ms() -> i64 {
-    command_api::processor::now().as_millis()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Problem> {
@@ -83,12 +66,7 @@ fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Problem> {
 }
 
 fn unauthorized(detail: impl Into<String>) -> Problem {
-    Problem::new(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-        "Who is calling is unknown",
-        detail,
-    )
+    Problem::unauthorized(detail)
 }
 
 fn refused(refusal: Refusal) -> Problem {
@@ -306,9 +284,7 @@ async fn add_member(
 ) -> Result<Response, Problem> {
     let caller = claims(&state, &headers)?;
     if caller.role != Role::Admin {
-        return Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+        return Err(Problem::forbidden(
             "Only an admin may do this",
             "memberships are granted by admins",
         ));

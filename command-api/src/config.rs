@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use access::AccessSettings;
 use serde::{Deserialize, Serialize};
 use settings::{HttpSettings, KafkaSettings, RegistrySettings};
 
@@ -15,6 +16,9 @@ pub struct Config {
     pub schema_registry: RegistrySettings,
     #[serde(default)]
     pub pools: PoolsSettings,
+    /// Whose credentials are accepted.
+    #[serde(default)]
+    pub access: AccessSettings,
 }
 
 /// The `[command_api]` section.

@@ -10,6 +10,7 @@ pub mod processor;
 use std::sync::Arc;
 use std::time::Duration;
 
+use access::Credentials;
 use axum::Router;
 use eventlog::KafkaCheck;
 use probes::{HttpService, Readiness};
@@ -35,12 +36,15 @@ pub async fn build(config: Config) -> anyhow::Result<HttpService> {
         config.schema_registry.clone(),
         instance_id,
     ));
+    let credentials = Credentials::connect(config.access.clone(), config.kafka.clone());
     let state = AppState {
         dispatcher,
         pools: Arc::new(config.pools.clone()),
         reply_wait: Duration::from_millis(config.command_api.reply_wait_ms),
+        credentials: credentials.clone(),
     };
-    let readiness = readiness(&config.kafka, &config.schema_registry);
+    // Ready once callers can be identified: until then every command is answered 503.
+    let readiness = readiness(&config.kafka, &config.schema_registry).with(credentials);
     let metrics = telemetry::metrics_registry(SERVICE);
     let router = probes::router(readiness, metrics)
         .merge(http::routes(state, config.command_api.max_body_bytes))

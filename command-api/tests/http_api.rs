@@ -9,6 +9,7 @@ use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 use settings::KafkaSettings;
 use testkit::SpawnedService;
+use testkit::auth::AuthService;
 
 mod support;
 
@@ -16,10 +17,12 @@ const PROCESSOR: &str = env!("CARGO_BIN_EXE_pool-processor");
 const API: &str = env!("CARGO_BIN_EXE_command-api");
 const PARTITIONS: u32 = 2;
 
-/// A processor and an API on fresh topics.
+/// A processor, the auth service and an API on fresh topics; requests go as the ADMIN
+/// (who may do everything: these tests are about commands, `access.rs` about who may).
 struct Stack {
     kafka: KafkaSettings,
     api: SpawnedService,
+    _auth: AuthService,
     processor: tokio::sync::Mutex<Option<SpawnedService>>,
     env: Vec<(String, String)>,
     http: Client,
@@ -36,7 +39,9 @@ impl Stack {
         ensure_topics(&kafka, &Topics::new(&kafka).pool_topic_specs(PARTITIONS))
             .await
             .unwrap();
-        let env = vec![
+        let auth = AuthService::start(&kafka).await;
+        let admin = auth.admin().await;
+        let mut env = vec![
             ("LEAKY_KAFKA__TOPIC_PREFIX".to_owned(), prefix),
             ("LEAKY_KAFKA__PARTITIONS".to_owned(), PARTITIONS.to_string()),
             // Short, so requests caught by a processor restart take the 202-and-poll path.
@@ -45,6 +50,7 @@ impl Stack {
                 "2000".to_owned(),
             ),
         ];
+        env.extend(auth.access_env());
         let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let processor =
             SpawnedService::start(PROCESSOR, "LEAKY_POOL_PROCESSOR__LISTEN", &vars).await;
@@ -52,11 +58,12 @@ impl Stack {
         let stack = Self {
             kafka,
             api,
+            _auth: auth,
             processor: tokio::sync::Mutex::new(Some(processor)),
             env,
             // No connection reuse: the server closes a connection whose oversized body it
             // refused, and a pooled client would send the next request into it.
-            http: Client::builder().pool_max_idle_per_host(0).build().unwrap(),
+            http: testkit::auth::client_as(&admin),
         };
         stack.wait_until_accepting_commands().await;
         stack

@@ -5,6 +5,7 @@ use eventlog::{Topics, ensure_topics, read_topic};
 use serde_json::{Value, json};
 use settings::KafkaSettings;
 use testkit::SpawnedService;
+use testkit::auth::AuthService;
 
 const API: &str = env!("CARGO_BIN_EXE_command-api");
 const PARTITIONS: u32 = 2;
@@ -36,15 +37,18 @@ async fn bad_purchases_are_refused_with_a_problem_and_nothing_is_written() {
     ensure_topics(&kafka, &topics.purchase_topic_specs(PARTITIONS))
         .await
         .unwrap();
-    let env = [
-        ("LEAKY_KAFKA__TOPIC_PREFIX", prefix.as_str()),
-        ("LEAKY_KAFKA__PARTITIONS", "2"),
+    let auth = AuthService::start(&kafka).await;
+    let alice = auth.user("alice").await;
+    let mut env = vec![
+        ("LEAKY_KAFKA__TOPIC_PREFIX".to_owned(), prefix.clone()),
+        ("LEAKY_KAFKA__PARTITIONS".to_owned(), "2".to_owned()),
     ];
+    env.extend(auth.access_env());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let api = SpawnedService::start(API, "LEAKY_COMMAND_API__LISTEN", &env).await;
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap();
+    wait_until_ready(&api).await;
+    // alice buys for her own pool: every refusal below is about the order, not the caller.
+    let http = testkit::auth::client_as(&alice);
     let mut unknown_field = valid();
     unknown_field["discount"] = json!(5);
     let cases: Vec<(&str, String, u16, &str)> = vec![
@@ -141,4 +145,16 @@ async fn bad_purchases_are_refused_with_a_problem_and_nothing_is_written() {
         .await
         .unwrap();
     assert!(written.is_empty(), "nothing may be written: {written:?}");
+}
+
+/// Until the API can check credentials (and reach Kafka).
+async fn wait_until_ready(api: &SpawnedService) {
+    for _ in 0..150 {
+        let (status, _) = testkit::probes::get_json(&api.url("/health/ready")).await;
+        if status == 200 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the command API never became ready");
 }

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
+use access::AccessSettings;
 use serde::{Deserialize, Serialize};
 use settings::{HttpSettings, KafkaSettings, RegistrySettings};
 
@@ -12,6 +13,8 @@ pub struct Config {
     pub gateway: GatewaySettings,
     pub kafka: KafkaSettings,
     pub schema_registry: RegistrySettings,
+    /// Whose credentials are accepted.
+    pub access: AccessSettings,
 }
 
 /// The `[gateway]` section.
@@ -44,8 +47,6 @@ pub struct GatewaySettings {
     pub providers: BTreeMap<String, UpstreamSettings>,
     /// Model-name prefix → provider, for `/v1/chat/completions`; the longest prefix wins.
     pub models: BTreeMap<String, String>,
-    /// Where credentials are checked.
-    pub auth: GatewayAuthSettings,
 }
 
 fn default_ready_holds() -> usize {
@@ -54,25 +55,6 @@ fn default_ready_holds() -> usize {
 
 fn default_ready_hold_idle_ms() -> u64 {
     5_000
-}
-
-/// The `[gateway.auth]` section: the auth service whose tokens and keys are accepted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GatewayAuthSettings {
-    /// The auth service's JWKS.
-    pub jwks_url: String,
-    /// The `iss` tokens must carry.
-    pub issuer: String,
-}
-
-impl Default for GatewayAuthSettings {
-    fn default() -> Self {
-        Self {
-            jwks_url: "http://127.0.0.1:8087/.well-known/jwks.json".into(),
-            issuer: "http://127.0.0.1:8087".into(),
-        }
-    }
 }
 
 /// One upstream provider.
@@ -175,7 +157,6 @@ impl Default for GatewaySettings {
             ready_hold_idle_ms: default_ready_hold_idle_ms(),
             providers,
             models,
-            auth: GatewayAuthSettings::default(),
         }
     }
 }

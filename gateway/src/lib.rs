@@ -26,17 +26,16 @@ use std::time::Duration;
 
 use command_api::dispatch::Dispatcher;
 use probes::HttpService;
-use settings::KafkaSettings;
 use tokio::sync::OnceCell;
 
-pub use config::{Config, GatewayAuthSettings, GatewaySettings, UpstreamSettings};
+pub use config::{Config, GatewaySettings, UpstreamSettings};
 
-use crate::caller::Credentials;
 use crate::holds::Holds;
 use crate::inflight::Inflight;
 use crate::metrics::Metrics;
 use crate::ready::ReadyHolds;
 use crate::upstream::Upstreams;
+use access::Credentials;
 
 /// Name in logs and metrics.
 pub const SERVICE: &str = "gateway";
@@ -77,12 +76,7 @@ impl Gateway {
             config.schema_registry.clone(),
             format!("gateway-{}", uuid::Uuid::new_v4().simple()),
         ));
-        let credentials = Credentials::default();
-        tokio::spawn(follow_auth(
-            credentials.clone(),
-            config.gateway.auth.clone(),
-            config.kafka.clone(),
-        ));
+        let credentials = Credentials::connect(config.access.clone(), config.kafka.clone());
         let registry = telemetry::metrics_registry(SERVICE);
         let inflight = Inflight::default();
         let holds = Holds {
@@ -110,9 +104,7 @@ impl Gateway {
         let readiness = command_api::readiness(&config.kafka, &config.schema_registry)
             .with(state.credentials.clone())
             .with(DispatcherConnected(Arc::clone(&state.holds.dispatcher)));
-        let router = probes::router(readiness, registry)
-            .merge(routes::routes(state))
-            .layer(axum::middleware::map_response(auth::http::security_headers));
+        let router = probes::router(readiness, registry).merge(routes::routes(state));
         let service = HttpService::bind(config.gateway.listen, router).await?;
         Ok(Self {
             service,
@@ -143,46 +135,6 @@ impl Gateway {
             );
         }
         Ok(())
-    }
-}
-
-/// Fetches the auth service's JWKS and follows the auth log, retrying until both work.
-async fn follow_auth(credentials: Credentials, auth: GatewayAuthSettings, kafka: KafkaSettings) {
-    let http = reqwest::Client::new();
-    loop {
-        let fetched = async {
-            let jwks: serde_json::Value = http
-                .get(&auth.jwks_url)
-                .send()
-                .await?
-                .error_for_status()?
-                .json()
-                .await?;
-            anyhow::Ok(auth::Verifier::from_jwks(&jwks, &auth.issuer)?)
-        };
-        match fetched.await {
-            Ok(verifier) => {
-                let _ = credentials.verifier.set(verifier);
-                break;
-            }
-            Err(error) => {
-                tracing::warn!(%error, url = auth.jwks_url, "cannot fetch the JWKS yet; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    }
-    loop {
-        match auth::log::follow(&kafka).await {
-            Ok(view) => {
-                let _ = credentials.directory.set(view);
-                tracing::info!("following the auth log");
-                return;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot read the auth log yet; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
     }
 }
 

@@ -2,8 +2,8 @@
 //! 429 naming the limit that was hit, with `Retry-After` when it is known.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use command_api::http::Problem;
 use domain::{LimitSnapshot, PoolRateLimits, RetryAfter, TokenPoolRejection};
+use problem::Problem;
 use schemas::ReplyRejection;
 use serde_json::json;
 

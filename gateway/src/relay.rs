@@ -10,8 +10,8 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use command_api::http::Problem;
 use domain::{PoolId, ProviderName};
+use problem::Problem;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 

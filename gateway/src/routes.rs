@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use command_api::http::Problem;
+use problem::Problem;
 
 use crate::GatewayState;
 use crate::caller::Caller;

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod readiness;
+mod security;
 mod serve;
 mod shutdown;
 
@@ -14,6 +15,7 @@ use axum::routing::get;
 use prometheus::{Encoder, Registry, TextEncoder};
 
 pub use readiness::{CheckResult, DependencyCheck, Readiness, ReadinessReport};
+pub use security::{SECURITY_HEADERS, security_headers};
 pub use serve::HttpService;
 pub use shutdown::shutdown_signal;
 

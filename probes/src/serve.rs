@@ -15,9 +15,13 @@ pub struct HttpService {
 }
 
 impl HttpService {
-    /// Binds `listen` (port 0 picks a free port).
+    /// Binds `listen` (port 0 picks a free port); every answer of `router` gets the
+    /// security headers.
     pub async fn bind(listen: SocketAddr, router: Router) -> std::io::Result<Self> {
         let listener = TcpListener::bind(listen).await?;
+        let router = router.layer(axum::middleware::map_response(
+            crate::security::security_headers,
+        ));
         Ok(Self { listener, router })
     }
 

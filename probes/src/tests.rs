@@ -103,3 +103,56 @@ async fn metrics_are_rendered_in_prometheus_text_format() {
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("requests_total 1"), "{body}");
 }
+
+/// One raw HTTP/1.1 GET against a served `HttpService`; the response head, lower-cased.
+async fn head_of_served(router: Router, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let service = HttpService::bind("127.0.0.1:0".parse().unwrap(), router)
+        .await
+        .unwrap();
+    let addr = service.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(service.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    let _ = stop.send(());
+    served.await.unwrap().unwrap();
+    let head = answer.split("\r\n\r\n").next().unwrap_or_default();
+    head.to_ascii_lowercase()
+}
+
+#[tokio::test]
+async fn every_served_answer_carries_the_security_headers_even_a_404() {
+    let router = router(Readiness::new(), Registry::new());
+    for path in ["/health/live", "/no-such-route"] {
+        let head = head_of_served(router.clone(), path).await;
+        for (name, value) in SECURITY_HEADERS {
+            let line = format!("{}: {}", name.as_str(), value.to_ascii_lowercase());
+            assert!(head.contains(&line), "{path} lacks {line}:\n{head}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_page_keeps_the_content_security_policy_its_handler_set() {
+    let page = Router::new().route(
+        "/page",
+        axum::routing::get(|| async {
+            (
+                [(header::CONTENT_SECURITY_POLICY, "script-src 'self'")],
+                "<p>",
+            )
+        }),
+    );
+    let head = head_of_served(page, "/page").await;
+    assert!(
+        head.contains("content-security-policy: script-src 'self'"),
+        "{head}"
+    );
+    assert!(head.contains("x-frame-options: deny"), "{head}");
+}

@@ -73,12 +73,15 @@ const POLL: Duration = Duration::from_millis(10);
 /// `GET /api/v1/pools/{kind}/{id}/{provider}/buckets`: the pool's rate-limit buckets.
 pub async fn get_buckets(
     State(state): State<BucketState>,
+    caller: access::Identity,
     path: Result<Path<(String, String, String)>, PathRejection>,
     query: Query_,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let Path((kind, id, provider)) = path.map_err(bad_path)?;
-    let pool = pool_id(&kind, &id, &provider)?.to_string();
+    let pool = pool_id(&kind, &id, &provider)?;
+    caller.may_use_pool(&pool)?;
+    let pool = pool.to_string();
     let ReadOptions { after, wait } = request_options(query, &headers, state.bounds)?;
     if let Some(token) = after {
         check_partition(&pool, token, state.partitions)?;

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use access::AccessSettings;
 use serde::{Deserialize, Serialize};
 use settings::{CassandraSettings, HttpSettings, KafkaSettings, PostgresSettings, RedisSettings};
 
@@ -12,38 +13,16 @@ pub struct Config {
     pub postgres: PostgresSettings,
     pub redis: RedisSettings,
     pub cassandra: CassandraSettings,
-    /// The topic layout from `[kafka]`. The query API never connects to Kafka, so this is
-    /// written out as `topic_layout`, not as a `[kafka]` it would reach.
-    #[serde(default, rename(deserialize = "kafka", serialize = "topic_layout"))]
-    pub topics: TopicLayout,
+    /// The deployment's Kafka: its topic prefix (the Redis keys of the views start with
+    /// it), partition count (a pool's consistency tokens all come from its partition), and
+    /// the brokers carrying the auth log that API keys are checked against.
+    pub kafka: KafkaSettings,
+    /// Whose credentials are accepted.
+    #[serde(default)]
+    pub access: AccessSettings,
     /// Where the projectors keep the Redis views.
     #[serde(default)]
     pub projectors: ViewKeySettings,
-}
-
-/// What a reader needs of the `[kafka]` section: the deployment's topic prefix (the Redis
-/// keys of the views start with it) and partition count (a pool's consistency tokens all
-/// come from its partition).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TopicLayout {
-    #[serde(default)]
-    pub topic_prefix: String,
-    #[serde(default = "default_partitions")]
-    pub partitions: u32,
-}
-
-fn default_partitions() -> u32 {
-    KafkaSettings::default().partitions
-}
-
-impl Default for TopicLayout {
-    fn default() -> Self {
-        let kafka = KafkaSettings::default();
-        Self {
-            topic_prefix: kafka.topic_prefix,
-            partitions: kafka.partitions,
-        }
-    }
 }
 
 /// What a reader needs of the `[projectors]` section: the Redis key prefix of the views
@@ -101,7 +80,8 @@ impl Default for Config {
             postgres: PostgresSettings::default(),
             redis: RedisSettings::default(),
             cassandra: CassandraSettings::default(),
-            topics: TopicLayout::default(),
+            kafka: KafkaSettings::default(),
+            access: AccessSettings::default(),
             projectors: ViewKeySettings::default(),
         }
     }

@@ -6,20 +6,21 @@ mod config;
 mod consistency;
 mod openapi;
 mod params;
-mod problem;
+pub mod problem;
 mod purchases;
 mod quota;
 mod usage;
 
 use std::time::Duration;
 
+use access::Credentials;
 use axum::Router;
 use axum::routing::get;
 use probes::{HttpService, Readiness};
 use viewstore::{CassandraCheck, PostgresCheck, RedisCheck};
 
 pub use buckets::BucketState;
-pub use config::{Config, QueryApiSettings, TopicLayout, ViewKeySettings};
+pub use config::{Config, QueryApiSettings, ViewKeySettings};
 pub use params::WaitBounds;
 pub use problem::Problem;
 pub use purchases::PurchaseState;
@@ -31,7 +32,9 @@ pub const SERVICE: &str = "query-api";
 
 /// The service, bound and ready to run.
 pub async fn build(config: Config) -> anyhow::Result<HttpService> {
+    let credentials = Credentials::connect(config.access.clone(), config.kafka.clone());
     let readiness = Readiness::new()
+        .with(credentials.clone())
         .with(PostgresCheck::lazy(&config.postgres)?)
         .with(RedisCheck::new(&config.redis)?)
         .with(CassandraCheck::new(config.cassandra.clone()));
@@ -51,29 +54,35 @@ pub async fn build(config: Config) -> anyhow::Result<HttpService> {
             .live_pool(&config.postgres.url, config.postgres.max_connections)?,
         bounds,
     };
-    anyhow::ensure!(
-        config.topics.partitions > 0,
-        "kafka.partitions must be at least 1"
-    );
     let keys = viewstore::BucketKeys::new(format!(
         "{}{}",
-        config.topics.topic_prefix, config.projectors.redis_key_prefix
+        config.kafka.topic_prefix, config.projectors.redis_key_prefix
     ));
     let redis = redis::Client::open(config.redis.url.as_str())?;
-    let buckets = BucketState::new(redis, keys, config.topics.partitions, bounds);
+    let buckets = BucketState::new(redis, keys, config.kafka.partitions, bounds);
     let usage = UsageState::new(config.cassandra.clone());
     let service = HttpService::bind(
         config.query_api.listen,
-        router(readiness, metrics, quota, purchases, buckets, usage),
+        router(
+            readiness,
+            metrics,
+            credentials,
+            quota,
+            purchases,
+            buckets,
+            usage,
+        ),
     )
     .await?;
     Ok(service)
 }
 
-/// Every route of the service.
+/// Every route of the service; the reads need a credential (401 without one) and each
+/// handler says whose data the caller may read.
 pub fn router(
     readiness: Readiness,
     metrics: prometheus::Registry,
+    credentials: Credentials,
     quota: QuotaState,
     purchases: PurchaseState,
     buckets: BucketState,
@@ -116,11 +125,17 @@ pub fn router(
         )
         .route("/api/v1/top/{dimension}", get(usage::get_top))
         .with_state(usage);
-    probes::router(readiness, metrics)
+    let reads = Router::new()
         .merge(api)
         .merge(purchase_reads)
         .merge(bucket_reads)
         .merge(analytics)
+        .route_layer(axum::middleware::from_fn_with_state(
+            credentials,
+            access::authenticate,
+        ));
+    probes::router(readiness, metrics)
+        .merge(reads)
         .merge(openapi::router())
         .fallback(|| async { Problem::not_found("no such resource") })
         .method_not_allowed_fallback(|| async {

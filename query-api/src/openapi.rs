@@ -25,10 +25,13 @@ fn read(summary: &str, parameters: Vec<Value>) -> Value {
     json!({"get": {
         "summary": summary,
         "parameters": parameters,
+        "security": [{"bearer": []}],
         "responses": {
             "200": {"description": "The answer (with `consistency` when a token was given)"},
             "400": {"description": "A bad parameter (problem+json naming it)",
                     "content": {"application/problem+json": {}}},
+            "401": {"description": "No credential, or an unknown, revoked, expired or forged one (problem+json)"},
+            "403": {"description": "Another user's or org's data, or an ADMIN-only read (problem+json)"},
             "404": {"description": "Nothing known there (problem+json)"},
             "503": {"description": "The view store did not answer (problem+json)"}
         }
@@ -124,6 +127,8 @@ pub fn document() -> Value {
         "openapi": "3.1.0",
         "info": {"title": "Leaky Tokens query API", "version": "1",
                  "description": "Reads from the views built by the projectors. Errors are RFC 9457 problem+json. The Leaky-View header says fresh or stale when a consistency token was given."},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+            "description": "An access token (RS256 JWT) or API key from the auth service. A caller reads its own and its orgs' pools, quotas and usage; an ADMIN reads everything, and alone the top consumers, anomalies and a provider's usage."}}},
         "paths": {
             "/api/v1/pools/{kind}/{id}/{provider}": read("A pool: granted, consumed, reserved, overdraft, remaining, tier, policy", pool()),
             "/api/v1/pools/{kind}/{id}/{provider}/reservations": read("A pool's open reservations", pool()),
@@ -149,7 +154,13 @@ pub fn document() -> Value {
 }
 
 async fn docs() -> impl IntoResponse {
-    Html(DOCS_PAGE)
+    // The page's own script and style, and fetching the document from here; nothing else.
+    let policy = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+                  connect-src 'self'; frame-ancestors 'none'";
+    (
+        [(axum::http::header::CONTENT_SECURITY_POLICY, policy)],
+        Html(DOCS_PAGE),
+    )
 }
 
 /// Renders the document's paths and parameters; a stand-in for Swagger UI, whose assets

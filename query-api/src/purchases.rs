@@ -1,11 +1,12 @@
 //! Reads of the Postgres purchases view: one purchase, and an owner's purchases, with the
 //! same read-your-writes contract as the pool reads (the token of a purchase reply).
 
+use access::Identity;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use domain::PurchaseId;
+use domain::{PoolId, PurchaseId};
 use quotaview::purchases::{PROJECTION, owner_purchases, purchase};
 use serde_json::json;
 use sqlx::PgPool;
@@ -40,6 +41,7 @@ const MAX_LIMIT: i64 = 500;
 /// `GET /api/v1/purchases/{id}`: one purchase's order, status, failure and compensation.
 pub async fn get_purchase(
     State(state): State<PurchaseState>,
+    caller: Identity,
     path: Result<Path<String>, PathRejection>,
     query: Query_,
     headers: HeaderMap,
@@ -56,6 +58,11 @@ pub async fn get_purchase(
             freshness,
         ));
     };
+    // Whose it is is known once it is read: the pool it buys for.
+    let pool: PoolId = row.pool_id.parse().map_err(|error| {
+        Problem::unavailable(format!("purchase {id} names pool {}: {error}", row.pool_id))
+    })?;
+    caller.may_use_pool(&pool)?;
     Ok(answer(json!({ "purchase": row }), freshness))
 }
 
@@ -63,12 +70,14 @@ pub async fn get_purchase(
 /// first.
 pub async fn get_owner_purchases(
     State(state): State<PurchaseState>,
+    caller: Identity,
     path: Result<Path<(String, String)>, PathRejection>,
     query: Query_,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let Path((kind, id)) = path.map_err(bad_path)?;
     let owner = owner(&kind, &id)?;
+    caller.may_use_pools_of(&owner)?;
     let Query(pairs) =
         query.map_err(|rejection| Problem::invalid_parameter("query", rejection.body_text()))?;
     let (filter, read): (Vec<_>, Vec<_>) = pairs

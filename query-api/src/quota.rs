@@ -1,5 +1,6 @@
 //! Reads of the Postgres quota view: a pool, its open holds, an owner's quota.
 
+use access::Identity;
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -28,12 +29,15 @@ pub(crate) type Query_ = Result<Query<Vec<(String, String)>>, QueryRejection>;
 /// `GET /api/v1/pools/{kind}/{id}/{provider}`: one pool's balance, tier and policy.
 pub async fn get_pool(
     State(state): State<QuotaState>,
+    caller: Identity,
     path: Result<Path<(String, String, String)>, PathRejection>,
     query: Query_,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let Path((kind, id, provider)) = path.map_err(bad_path)?;
-    let pool = pool_id(&kind, &id, &provider)?.to_string();
+    let pool = pool_id(&kind, &id, &provider)?;
+    caller.may_use_pool(&pool)?;
+    let pool = pool.to_string();
     let freshness = settle(&state, query, &headers).await?;
     let row = quotaview::pool(&state.db, &pool).await?;
     let Some(row) = row else {
@@ -45,12 +49,15 @@ pub async fn get_pool(
 /// `GET /api/v1/pools/{kind}/{id}/{provider}/reservations`: the pool's open holds.
 pub async fn get_reservations(
     State(state): State<QuotaState>,
+    caller: Identity,
     path: Result<Path<(String, String, String)>, PathRejection>,
     query: Query_,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let Path((kind, id, provider)) = path.map_err(bad_path)?;
-    let pool = pool_id(&kind, &id, &provider)?.to_string();
+    let pool = pool_id(&kind, &id, &provider)?;
+    caller.may_use_pool(&pool)?;
+    let pool = pool.to_string();
     let freshness = settle(&state, query, &headers).await?;
     if quotaview::pool(&state.db, &pool).await?.is_none() {
         return Err(unknown_pool(&pool, freshness));
@@ -65,12 +72,14 @@ pub async fn get_reservations(
 /// `GET /api/v1/quota/{kind}/{id}`: an owner's totals across providers, and each pool.
 pub async fn get_owner_quota(
     State(state): State<QuotaState>,
+    caller: Identity,
     path: Result<Path<(String, String)>, PathRejection>,
     query: Query_,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let Path((kind, id)) = path.map_err(bad_path)?;
     let owner = owner(&kind, &id)?;
+    caller.may_use_pools_of(&owner)?;
     let freshness = settle(&state, query, &headers).await?;
     let totals = quotaview::owner_totals(&state.db, &kind, &id).await?;
     let Some(totals) = totals else {
@@ -100,11 +109,12 @@ pub async fn get_owner_quota(
 /// `GET /api/v1/quota/{kind}/{id}/{provider}`: an owner's quota for one provider.
 pub async fn get_owner_provider_quota(
     state: State<QuotaState>,
+    caller: Identity,
     path: Result<Path<(String, String, String)>, PathRejection>,
     query: Query_,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    get_pool(state, path, query, headers).await
+    get_pool(state, caller, path, query, headers).await
 }
 
 /// Parses the read options and, given a token, waits for the view to pass it.

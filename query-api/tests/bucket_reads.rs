@@ -171,7 +171,13 @@ async fn unknown_pools_foreign_tokens_and_bad_parameters_get_problems() {
     ];
     for (path, parameter) in cases {
         let url = stack.url(Service::QueryApi, &path).await;
-        let response = stack.http.get(&url).send().await.unwrap();
+        let response = stack
+            .http
+            .get(&url)
+            .bearer_auth(&stack.admin)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
         assert_eq!(
             response.headers()["content-type"],

@@ -17,6 +17,7 @@ async fn purchase(stack: &Stack, key: &str, pool: &str, tokens: u64, card: &str)
     let response = stack
         .http
         .post(url)
+        .bearer_auth(&stack.admin)
         .header("idempotency-key", key)
         .json(&json!({"pool": pool, "tokens": tokens, "price_cents": 100, "payment_method": card}))
         .send()
@@ -193,7 +194,13 @@ async fn bad_purchase_reads_are_refused_with_a_problem_naming_the_parameter() {
     ];
     for (path, parameter) in &cases {
         let url = stack.url(Service::QueryApi, path).await;
-        let response = stack.http.get(&url).send().await.unwrap();
+        let response = stack
+            .http
+            .get(&url)
+            .bearer_auth(&stack.admin)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
         assert_eq!(
             response.headers()["content-type"],

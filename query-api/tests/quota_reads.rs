@@ -210,7 +210,13 @@ async fn bad_parameters_are_refused_with_a_problem_naming_them() {
     ];
     for (path, parameter) in cases {
         let url = stack.url(Service::QueryApi, path).await;
-        let response = stack.http.get(&url).send().await.unwrap();
+        let response = stack
+            .http
+            .get(&url)
+            .bearer_auth(&stack.admin)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
         assert_eq!(
             response.headers()["content-type"],

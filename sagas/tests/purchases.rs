@@ -96,8 +96,8 @@ async fn killing_the_saga_at_random_points_leaves_nobody_charged_or_granted_twic
     }
     const PURCHASES: usize = 30;
     let api = stack.api.url("/api/v1/purchases");
+    let client = stack.http();
     let submitting = tokio::spawn(async move {
-        let client = reqwest::Client::new();
         for n in 0..PURCHASES {
             let user = ["bob", "carol", "dave"][n % 3];
             // Every seventh is over the USER tier's quota cap: the pool refuses the grant.
@@ -163,8 +163,9 @@ async fn concurrent_duplicates_with_one_key_make_exactly_one_purchase() {
     let body = order("erin", 2_000, "pm_card_visa");
     let requests = (0..16).map(|_| {
         let (api, body) = (stack.api.url("/api/v1/purchases"), body.clone());
+        let client = stack.http();
         tokio::spawn(async move {
-            let response = reqwest::Client::new()
+            let response = client
                 .post(api)
                 .header("idempotency-key", "the-one")
                 .json(&body)
@@ -204,8 +205,8 @@ async fn killing_the_purchase_processor_mid_stream_loses_and_repeats_nothing() {
     stack.provision("frank").await;
     const PURCHASES: usize = 20;
     let api = stack.api.url("/api/v1/purchases");
+    let client = stack.http();
     let submitting = tokio::spawn(async move {
-        let client = reqwest::Client::new();
         for n in 0..PURCHASES {
             let body = order("frank", 100 + n as u64, "pm_card_visa");
             // A request caught by the restart is retried with its key, as a client would.

@@ -2,6 +2,7 @@
 //! (`ops/infra up`): where it is, and names no other test will use.
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod names;
 pub mod probes;
 mod spawn;

@@ -1,6 +1,6 @@
-//! The whole system as real binaries: pool and purchase processors, command API, payment
-//! stub and purchase saga, projectors and query API on a unique topic prefix and a fresh
-//! Postgres database, for end-to-end tests.
+//! The whole system as real binaries: auth service, pool and purchase processors, command
+//! API, payment stub and purchase saga, projectors and query API on a unique topic prefix and
+//! a fresh Postgres database, for end-to-end tests.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -11,6 +11,7 @@ use serde_json::Value;
 use settings::KafkaSettings;
 use tokio::sync::{Mutex, OnceCell};
 
+use crate::auth::AuthService;
 use crate::spawn::SpawnedService;
 
 /// One of the services a [`Stack`] runs.
@@ -78,7 +79,7 @@ pub async fn workspace_binary(name: &str) -> PathBuf {
                 .envs(std::env::vars().filter(|(key, _)| keep.contains(&key.as_str())))
                 .args(["build", "--quiet", "--bins"])
                 .args(["-p", "command-api", "-p", "projectors", "-p", "query-api"])
-                .args(["-p", "sagas", "-p", "payment-stub"])
+                .args(["-p", "sagas", "-p", "payment-stub", "-p", "auth"])
                 .status()
                 .await
                 .expect("cargo runs");
@@ -121,6 +122,11 @@ pub struct Stack {
     pub postgres_url: String,
     /// Its analytics keyspace.
     pub keyspace: String,
+    /// Its auth service (every API of the stack accepts its tokens and keys).
+    pub auth: AuthService,
+    /// An access token of the stack's ADMIN, which [`Stack::command`] and
+    /// [`Stack::query`] send.
+    pub admin: String,
     env: Vec<(String, String)>,
     running: Mutex<BTreeMap<Service, SpawnedService>>,
     /// An HTTP client without pooled connections (a killed service leaves dead ones).
@@ -128,7 +134,8 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// Creates fresh topics (`partitions` each) and a fresh database, and starts `services`.
+    /// Creates fresh topics (`partitions` each) and a fresh database, starts the auth
+    /// service, registers the ADMIN, and starts `services`.
     pub async fn start(partitions: u32, services: &[Service]) -> Self {
         let prefix = format!("{}.", crate::unique("stack"));
         let kafka = KafkaSettings {
@@ -138,16 +145,21 @@ impl Stack {
         };
         let postgres_url = fresh_database().await;
         let keyspace = crate::unique_identifier("view");
-        let env = vec![
+        let auth = AuthService::start(&kafka).await;
+        let admin = auth.admin().await;
+        let mut env = vec![
             ("LEAKY_CASSANDRA__KEYSPACE".to_owned(), keyspace.clone()),
             ("LEAKY_KAFKA__TOPIC_PREFIX".to_owned(), prefix),
             ("LEAKY_KAFKA__PARTITIONS".to_owned(), partitions.to_string()),
             ("LEAKY_POSTGRES__URL".to_owned(), postgres_url.clone()),
         ];
+        env.extend(auth.access_env());
         let mut stack = Self {
             kafka,
             postgres_url,
             keyspace,
+            auth,
+            admin,
             env,
             running: Mutex::new(BTreeMap::new()),
             http: Client::builder().pool_max_idle_per_host(0).build().unwrap(),
@@ -172,8 +184,14 @@ impl Stack {
     /// Starts `service` with `extra` settings on top of the stack's.
     pub async fn launch(&self, service: Service, extra: &[(&str, &str)]) {
         let service_instance = spawn(service, &self.env, extra).await;
-        if service == Service::CommandApi {
-            wait_until_accepting_commands(&self.http, &service_instance).await;
+        match service {
+            Service::CommandApi => {
+                wait_until_accepting_commands(&self.http, &service_instance, &self.admin).await;
+            }
+            Service::QueryApi => {
+                wait_until_checking_credentials(&self.http, &service_instance).await
+            }
+            _ => {}
         }
         self.running.lock().await.insert(service, service_instance);
     }
@@ -200,18 +218,52 @@ impl Stack {
         instance.url(path)
     }
 
-    /// POSTs a command to the command API; its status and JSON body.
+    /// POSTs a command to the command API as the ADMIN; its status and JSON body.
     pub async fn command(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.command_as(&self.admin, path, body).await
+    }
+
+    /// POSTs a command to the command API with `credential` (an access token or API key);
+    /// its status and JSON body.
+    pub async fn command_as(
+        &self,
+        credential: &str,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
         let url = self.url(Service::CommandApi, path).await;
-        let response = self.http.post(&url).json(&body).send().await.unwrap();
+        let response = self
+            .http
+            .post(&url)
+            .bearer_auth(credential)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = response.status();
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    /// GETs from the query API; its status, `leaky-view` header and JSON body.
+    /// GETs from the query API as the ADMIN; its status, `leaky-view` header and JSON body.
     pub async fn query(&self, path: &str) -> (StatusCode, Option<String>, Value) {
+        self.query_as(&self.admin, path).await
+    }
+
+    /// GETs from the query API with `credential`; its status, `leaky-view` header and
+    /// JSON body.
+    pub async fn query_as(
+        &self,
+        credential: &str,
+        path: &str,
+    ) -> (StatusCode, Option<String>, Value) {
         let url = self.url(Service::QueryApi, path).await;
-        let response = self.http.get(&url).send().await.unwrap();
+        let response = self
+            .http
+            .get(&url)
+            .bearer_auth(credential)
+            .send()
+            .await
+            .unwrap();
         let status = response.status();
         let view = response
             .headers()
@@ -234,10 +286,11 @@ async fn spawn(
 }
 
 /// Until the processor has joined and answers (a fresh group takes a few seconds).
-async fn wait_until_accepting_commands(http: &Client, api: &SpawnedService) {
+async fn wait_until_accepting_commands(http: &Client, api: &SpawnedService, admin: &str) {
     for _ in 0..300 {
         let response = http
             .post(api.url("/api/v1/pools/user/stack-probe/openai/consume"))
+            .bearer_auth(admin)
             .json(&serde_json::json!({"amount": 1}))
             .send()
             .await;
@@ -250,4 +303,25 @@ async fn wait_until_accepting_commands(http: &Client, api: &SpawnedService) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the command API never reached a processor");
+}
+
+/// Until the service has the auth service's keys and log (its readiness says so), so a
+/// test's first read is not answered 503.
+async fn wait_until_checking_credentials(http: &Client, service: &SpawnedService) {
+    for _ in 0..300 {
+        let report: Option<Value> = match http.get(service.url("/health/ready")).send().await {
+            Ok(response) => response.json().await.ok(),
+            Err(_) => None,
+        };
+        let auth_down = report.as_ref().is_none_or(|r| {
+            r["down"]
+                .as_array()
+                .is_none_or(|down| down.iter().any(|d| d == "auth"))
+        });
+        if !auth_down {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the service never fetched the auth service's keys");
 }

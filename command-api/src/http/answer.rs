@@ -7,7 +7,7 @@ use domain::{CommandId, RetryAfter, TokenPoolRejection};
 use schemas::{CommandReply, ReplyOutcome};
 use serde_json::{Value, json};
 
-use super::problem::Problem;
+use problem::Problem;
 
 /// The JSON of a reply: what happened, the token to read one's own write with, and the
 /// pool's balance and limits after it.

@@ -6,7 +6,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
-use super::problem::Problem;
+use problem::Problem;
 
 /// A JSON body of type `T`, or the problem with it.
 #[derive(Debug)]

@@ -1,6 +1,7 @@
 //! One handler per command: parse the body into domain values (refusing bad ones before
 //! anything is written), build the command, submit it.
 
+use access::Identity;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -16,8 +17,8 @@ use uuid::Uuid;
 use super::AppState;
 use super::answer::{accepted_for_later, answer};
 use super::body::JsonBody;
-use super::problem::Problem;
-use super::request::{IdempotencyKey, PoolPath, RequestActor};
+use super::request::{IdempotencyKey, ManagedPool, PoolPath, SpendablePool};
+use problem::Problem;
 
 /// Who, which pool, and the command id, common to every command request.
 pub struct Submission {
@@ -27,7 +28,8 @@ pub struct Submission {
 }
 
 impl Submission {
-    fn new(pool: PoolPath, RequestActor(actor): RequestActor, key: &IdempotencyKey) -> Self {
+    fn new(pool: PoolPath, caller: &Identity, key: &IdempotencyKey) -> Self {
+        let actor = caller.actor();
         let command_id = key.command_id(&actor);
         Self {
             pool,
@@ -94,8 +96,7 @@ pub struct ProvisionBody {
 /// `POST /pools/{kind}/{id}/{provider}`: creates the pool with its tier's policy.
 pub async fn provision(
     State(state): State<AppState>,
-    pool: PoolPath,
-    actor: RequestActor,
+    ManagedPool { pool, caller }: ManagedPool,
     key: IdempotencyKey,
     JsonBody(body): JsonBody<ProvisionBody>,
 ) -> Result<Response, Problem> {
@@ -104,7 +105,7 @@ pub async fn provision(
     let policy = policy
         .resolve(tier, &state.pools.tiers)
         .map_err(|e| Problem::invalid_field("policy", e))?;
-    let submission = Submission::new(pool, actor, &key);
+    let submission = Submission::new(pool, &caller, &key);
     let command = TokenPoolCommand::ProvisionPool {
         pool: submission.pool.0.clone(),
         tier,
@@ -126,13 +127,12 @@ pub struct GrantBody {
 /// `POST …/grants`: adds tokens (an admin grant, or a purchase's).
 pub async fn grant(
     State(state): State<AppState>,
-    pool: PoolPath,
-    actor: RequestActor,
+    ManagedPool { pool, caller }: ManagedPool,
     key: IdempotencyKey,
     JsonBody(body): JsonBody<GrantBody>,
 ) -> Result<Response, Problem> {
     let amount = positive_tokens("amount", body.amount)?;
-    let submission = Submission::new(pool, actor, &key);
+    let submission = Submission::new(pool, &caller, &key);
     // Without an explicit id the grant is named by its command, so a retry is the same grant.
     let grant_id = GrantId::from_uuid(body.grant_id.unwrap_or(submission.command_id.as_uuid()));
     let source = match body.purchase_id {
@@ -158,13 +158,12 @@ pub async fn grant(
 /// `POST …/grants/{grant_id}/revoke`: takes a grant back (purchase compensation).
 pub async fn revoke(
     State(state): State<AppState>,
-    pool: PoolPath,
-    actor: RequestActor,
+    ManagedPool { pool, caller }: ManagedPool,
     key: IdempotencyKey,
     Path(params): Path<Vec<(String, String)>>,
 ) -> Result<Response, Problem> {
     let grant_id: GrantId = id_param(&params, "grant_id")?;
-    let submission = Submission::new(pool, actor, &key);
+    let submission = Submission::new(pool, &caller, &key);
     submit(
         &state,
         submission,
@@ -187,8 +186,7 @@ pub struct ReserveBody {
 /// `POST …/reservations`: holds tokens before an LLM call.
 pub async fn reserve(
     State(state): State<AppState>,
-    pool: PoolPath,
-    actor: RequestActor,
+    SpendablePool { pool, caller }: SpendablePool,
     key: IdempotencyKey,
     JsonBody(body): JsonBody<ReserveBody>,
 ) -> Result<Response, Problem> {
@@ -200,7 +198,7 @@ pub async fn reserve(
         }
         None => None,
     };
-    let submission = Submission::new(pool, actor, &key);
+    let submission = Submission::new(pool, &caller, &key);
     let reservation_id = ReservationId::from_uuid(
         body.reservation_id
             .unwrap_or(submission.command_id.as_uuid()),
@@ -228,15 +226,14 @@ pub struct SettleBody {
 /// `POST …/reservations/{reservation_id}/settle`: charges the real usage, frees the rest.
 pub async fn settle(
     State(state): State<AppState>,
-    pool: PoolPath,
-    actor: RequestActor,
+    SpendablePool { pool, caller }: SpendablePool,
     key: IdempotencyKey,
     Path(params): Path<Vec<(String, String)>>,
     JsonBody(body): JsonBody<SettleBody>,
 ) -> Result<Response, Problem> {
     let reservation_id: ReservationId = id_param(&params, "reservation_id")?;
     let actual = Tokens::new(body.actual).map_err(|e| Problem::invalid_field("actual", e))?;
-    let submission = Submission::new(pool, actor, &key);
+    let submission = Submission::new(pool, &caller, &key);
     submit(
         &state,
         submission,
@@ -252,13 +249,12 @@ pub async fn settle(
 /// `POST …/reservations/{reservation_id}/release`: frees the whole hold.
 pub async fn release(
     State(state): State<AppState>,
-    pool: PoolPath,
-    actor: RequestActor,
+    SpendablePool { pool, caller }: SpendablePool,
     key: IdempotencyKey,
     Path(params): Path<Vec<(String, String)>>,
 ) -> Result<Response, Problem> {
     let reservation_id: ReservationId = id_param(&params, "reservation_id")?;
-    let submission = Submission::new(pool, actor, &key);
+    let submission = Submission::new(pool, &caller, &key);
     submit(
         &state,
         submission,
@@ -271,11 +267,10 @@ pub async fn release(
 /// `POST …/reservations/expire`: frees every hold past its deadline now.
 pub async fn expire(
     State(state): State<AppState>,
-    pool: PoolPath,
-    actor: RequestActor,
+    SpendablePool { pool, caller }: SpendablePool,
     key: IdempotencyKey,
 ) -> Result<Response, Problem> {
-    let submission = Submission::new(pool, actor, &key);
+    let submission = Submission::new(pool, &caller, &key);
     submit(
         &state,
         submission,
@@ -294,13 +289,12 @@ pub struct ConsumeBody {
 /// `POST …/consume`: reserve and settle in one step.
 pub async fn consume(
     State(state): State<AppState>,
-    pool: PoolPath,
-    actor: RequestActor,
+    SpendablePool { pool, caller }: SpendablePool,
     key: IdempotencyKey,
     JsonBody(body): JsonBody<ConsumeBody>,
 ) -> Result<Response, Problem> {
     let amount = positive_tokens("amount", body.amount)?;
-    let submission = Submission::new(pool, actor, &key);
+    let submission = Submission::new(pool, &caller, &key);
     submit(
         &state,
         submission,
@@ -321,8 +315,7 @@ pub struct PolicyBody {
 /// `POST …/policy`: moves the pool to another tier or policy.
 pub async fn change_policy(
     State(state): State<AppState>,
-    pool: PoolPath,
-    actor: RequestActor,
+    ManagedPool { pool, caller }: ManagedPool,
     key: IdempotencyKey,
     JsonBody(body): JsonBody<PolicyBody>,
 ) -> Result<Response, Problem> {
@@ -330,7 +323,7 @@ pub async fn change_policy(
     let policy = policy
         .resolve(body.tier, &state.pools.tiers)
         .map_err(|e| Problem::invalid_field("policy", e))?;
-    let submission = Submission::new(pool, actor, &key);
+    let submission = Submission::new(pool, &caller, &key);
     submit(
         &state,
         submission,
@@ -352,14 +345,13 @@ pub struct ResetBody {
 /// `POST …/quota-period/reset`: starts a new periodic-quota period.
 pub async fn reset_period(
     State(state): State<AppState>,
-    pool: PoolPath,
-    actor: RequestActor,
+    ManagedPool { pool, caller }: ManagedPool,
     key: IdempotencyKey,
     JsonBody(body): JsonBody<ResetBody>,
 ) -> Result<Response, Problem> {
     let period_start = Timestamp::from_millis(body.period_start_ms)
         .map_err(|e| Problem::invalid_field("period_start_ms", e))?;
-    let submission = Submission::new(pool, actor, &key);
+    let submission = Submission::new(pool, &caller, &key);
     submit(
         &state,
         submission,
@@ -372,6 +364,7 @@ pub async fn reset_period(
 /// `GET /commands/{command_id}`: the reply of a command answered 202 earlier.
 pub async fn command_status(
     State(state): State<AppState>,
+    caller: Identity,
     Path(command_id): Path<String>,
 ) -> Result<Response, Problem> {
     let command_id: CommandId = command_id
@@ -379,7 +372,11 @@ pub async fn command_status(
         .map_err(|e| Problem::invalid_field("command_id", e))?;
     let reply = state.dispatcher.get().and_then(|d| d.reply_of(&command_id));
     match reply {
-        Some(reply) => Ok(answer(&reply, json!({}))),
+        // A reply tells the pool's balance: only who may use the pool may see it.
+        Some(reply) => {
+            caller.may_use_pool(&reply.pool_id)?;
+            Ok(answer(&reply, json!({})))
+        }
         None => Err(Problem::new(
             StatusCode::NOT_FOUND,
             "unknown-command",

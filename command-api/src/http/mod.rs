@@ -3,20 +3,20 @@
 mod answer;
 mod body;
 mod commands;
-mod problem;
 mod purchases;
 mod request;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use access::Credentials;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::sync::OnceCell;
 
 pub use problem::Problem;
-pub use request::{ACTOR_HEADER, IDEMPOTENCY_HEADER};
+pub use request::IDEMPOTENCY_HEADER;
 
 use crate::dispatch::Dispatcher;
 use crate::pools::PoolsSettings;
@@ -28,10 +28,14 @@ pub struct AppState {
     pub dispatcher: Arc<OnceCell<Dispatcher>>,
     pub pools: Arc<PoolsSettings>,
     pub reply_wait: Duration,
+    /// What callers' credentials are checked against.
+    pub credentials: Credentials,
 }
 
-/// The command routes under `/api/v1`.
+/// The command routes under `/api/v1`; each needs a credential (401 without one), and
+/// its handler says what the caller must be allowed to do.
 pub fn routes(state: AppState, max_body_bytes: usize) -> Router {
+    let credentials = state.credentials.clone();
     const POOL: &str = "/api/v1/pools/{owner_kind}/{owner_id}/{provider}";
     Router::new()
         .route(POOL, post(commands::provision))
@@ -65,5 +69,9 @@ pub fn routes(state: AppState, max_body_bytes: usize) -> Router {
             get(commands::command_status),
         )
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .route_layer(axum::middleware::from_fn_with_state(
+            credentials,
+            access::authenticate,
+        ))
         .with_state(state)
 }

@@ -2,6 +2,7 @@
 //! caller's idempotency key, so the same key and order give the same purchase (however
 //! many times, however concurrently), and the same key with another order is a 409.
 
+use access::Identity;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -14,8 +15,8 @@ use uuid::Uuid;
 use super::AppState;
 use super::answer::{accepted_for_later, answer};
 use super::body::JsonBody;
-use super::problem::Problem;
-use super::request::{IdempotencyKey, RequestActor};
+use super::request::IdempotencyKey;
+use problem::Problem;
 
 /// Namespace of purchase ids derived from idempotency keys.
 const PURCHASE_NAMESPACE: Uuid = Uuid::from_u128(0x6c65_616b_795f_7075_7263_6861_7365_5f69);
@@ -38,12 +39,14 @@ pub struct PurchaseBody {
 }
 
 impl PurchaseBody {
-    /// The order, or the problem with the first bad field.
-    fn order(self, state: &AppState) -> Result<PurchaseOrder, Problem> {
+    /// The order, or the problem with the first bad field (403 for a pool the caller may
+    /// not buy for).
+    fn order(self, state: &AppState, caller: &Identity) -> Result<PurchaseOrder, Problem> {
         let pool: PoolId = self
             .pool
             .parse()
             .map_err(|e| Problem::invalid_field("pool", e))?;
+        caller.may_use_pool(&pool)?;
         if !state.pools.knows(pool.provider()) {
             return Err(Problem::invalid_field(
                 "pool",
@@ -80,11 +83,12 @@ fn purchase_id(key: &IdempotencyKey, actor: &Actor) -> PurchaseId {
 /// while the processor has not answered.
 pub async fn place(
     State(state): State<AppState>,
-    RequestActor(actor): RequestActor,
+    caller: Identity,
     key: IdempotencyKey,
     JsonBody(body): JsonBody<PurchaseBody>,
 ) -> Result<Response, Problem> {
-    let order = body.order(&state)?;
+    let order = body.order(&state, &caller)?;
+    let actor = caller.actor();
     let dispatcher = state
         .dispatcher
         .get()

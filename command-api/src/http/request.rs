@@ -1,6 +1,8 @@
-//! The parts of a command request that are not its body: which pool (from the path), on
-//! whose behalf (until authentication lands, an `X-Actor` header), and its idempotency key.
+//! The parts of a command request that are not its body: which pool (from the path), who
+//! is calling and whether they may touch that pool (from their credential), and the
+//! idempotency key.
 
+use access::Identity;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -8,7 +10,7 @@ use domain::{Actor, CommandId, PoolId};
 use uuid::Uuid;
 
 use super::AppState;
-use super::problem::Problem;
+use problem::Problem;
 
 /// The pool named by `/pools/{owner_kind}/{owner_id}/{provider}`, for a known provider.
 #[derive(Debug, Clone)]
@@ -67,27 +69,47 @@ impl FromRequestParts<AppState> for PoolPath {
     }
 }
 
-/// Header naming who issues the command, e.g. `user:alice` (replaced by the caller's
-/// identity once authentication is in place).
-pub const ACTOR_HEADER: &str = "x-actor";
-
-/// On whose behalf the command is issued.
+/// A pool the caller may spend from: its own, an org's it belongs to, or any as ADMIN
+/// (reserve, settle, release, consume, expire).
 #[derive(Debug, Clone)]
-pub struct RequestActor(pub Actor);
+pub struct SpendablePool {
+    pub pool: PoolPath,
+    pub caller: Identity,
+}
 
-impl<S: Send + Sync> FromRequestParts<S> for RequestActor {
+impl FromRequestParts<AppState> for SpendablePool {
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Some(value) = parts.headers.get(ACTOR_HEADER) else {
-            return Ok(Self("system:api".parse().expect("constant actor")));
-        };
-        let text = value
-            .to_str()
-            .map_err(|_| Problem::invalid_field(ACTOR_HEADER, "not visible ASCII"))?;
-        text.parse()
-            .map(Self)
-            .map_err(|e| Problem::invalid_field(ACTOR_HEADER, e))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        // Who first: a stranger learns nothing about which pools or providers exist.
+        let caller = Identity::from_request_parts(parts, state).await?;
+        let pool = PoolPath::from_request_parts(parts, state).await?;
+        caller.may_use_pool(&pool.0)?;
+        Ok(Self { pool, caller })
+    }
+}
+
+/// A pool the caller may manage: ADMIN only (provision, grants, policies, period resets).
+#[derive(Debug, Clone)]
+pub struct ManagedPool {
+    pub pool: PoolPath,
+    pub caller: Identity,
+}
+
+impl FromRequestParts<AppState> for ManagedPool {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Identity::from_request_parts(parts, state).await?;
+        caller.may_manage("manage pools: provision them, grant or revoke tokens, change their policy or reset their period")?;
+        let pool = PoolPath::from_request_parts(parts, state).await?;
+        Ok(Self { pool, caller })
     }
 }
 

@@ -41,21 +41,6 @@ pub struct Deployment {
     _stop: watch::Sender<bool>,
 }
 
-/// A PKCS#8 RSA key shared by every test run (generating one is slow in debug builds).
-fn signing_key_file() -> String {
-    use rsa::pkcs8::EncodePrivateKey;
-    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("auth-signing-key.pem");
-    if !path.exists() {
-        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
-        let pem = key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).unwrap();
-        // Write then rename, so parallel tests never read half a key.
-        let partial = path.with_extension(format!("{}.tmp", uuid::Uuid::new_v4()));
-        std::fs::write(&partial, pem.as_bytes()).unwrap();
-        std::fs::rename(&partial, &path).unwrap();
-    }
-    path.display().to_string()
-}
-
 impl Deployment {
     /// Starts everything; `gateway_env` adds `LEAKY_*` settings of the gateway.
     pub async fn start(gateway_env: &[(&str, &str)]) -> Self {
@@ -91,7 +76,7 @@ impl Deployment {
             let _ = until.wait_for(|stop| *stop).await;
         }));
 
-        let key_file = signing_key_file();
+        let key_file = testkit::auth::signing_key_file();
         let issuer = "https://auth.gateway-tests".to_owned();
         let auth_service = auth::build(auth::Config {
             auth: auth::AuthSettings {
@@ -128,8 +113,8 @@ impl Deployment {
                 "LEAKY_GATEWAY__PROVIDERS__GEMINI__NATIVE_BASE_URL",
                 &gemini_native,
             ),
-            ("LEAKY_GATEWAY__AUTH__JWKS_URL", &jwks_url),
-            ("LEAKY_GATEWAY__AUTH__ISSUER", &issuer),
+            ("LEAKY_ACCESS__JWKS_URL", &jwks_url),
+            ("LEAKY_ACCESS__ISSUER", &issuer),
         ];
         env.extend_from_slice(gateway_env);
         let gateway = SpawnedService::start(GATEWAY, "LEAKY_GATEWAY__LISTEN", &env).await;

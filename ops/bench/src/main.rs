@@ -1,6 +1,7 @@
 //! Open-loop capacity benchmark of the command path: the command API (hot pool and many
 //! pools) against the Postgres hot-row design it replaces and raw idempotent Kafka produce.
-//! Started by `ops/bench/run`, which brings up the services and passes `--api`.
+//! Started by `ops/bench/run`, which brings up the services and passes `--api` and, as the
+//! command API needs a credential, an ADMIN's access token (`--token`).
 
 mod load;
 mod report;
@@ -21,6 +22,8 @@ use crate::targets::{http::ConsumeOverHttp, kafka::RawProduce, postgres::HotRow}
 #[derive(Debug)]
 struct Args {
     api: String,
+    /// Access token sent to the command API (an ADMIN's: the benchmark provisions pools).
+    token: String,
     database_url: String,
     brokers: String,
     scenarios: Vec<String>,
@@ -32,6 +35,7 @@ fn parse_args() -> anyhow::Result<Args> {
     let secs = |s: &str| -> anyhow::Result<Duration> { Ok(Duration::from_secs_f64(s.parse()?)) };
     let mut args = Args {
         api: "http://127.0.0.1:8080".into(),
+        token: String::new(),
         database_url: "postgres://leaky:leaky@127.0.0.1:5432/leaky".into(),
         brokers: "127.0.0.1:9092".into(),
         scenarios: ["a", "a2", "k", "k2", "b", "c"].map(String::from).to_vec(),
@@ -56,6 +60,7 @@ fn parse_args() -> anyhow::Result<Args> {
         let value = it.next().with_context(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--api" => args.api = value,
+            "--token" => args.token = value,
             "--database-url" => args.database_url = value,
             "--brokers" => args.brokers = value,
             "--scenarios" => args.scenarios = value.split(',').map(String::from).collect(),
@@ -76,7 +81,17 @@ fn parse_args() -> anyhow::Result<Args> {
 async fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
     let run_id = format!("bench{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
+    let mut headers = reqwest::header::HeaderMap::new();
+    if !args.token.is_empty() {
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {}", args.token)
+                .parse()
+                .context("--token must be visible ASCII")?,
+        );
+    }
     let client = reqwest::Client::builder()
+        .default_headers(headers)
         .timeout(Duration::from_secs(10))
         .pool_max_idle_per_host(4096)
         .build()?;

@@ -56,6 +56,7 @@ pub async fn purchase(stack: &Stack, key: &str, body: &Value) -> (u16, Value) {
     let response = stack
         .http
         .post(url)
+        .bearer_auth(&stack.admin)
         .header("idempotency-key", key)
         .json(body)
         .send()

@@ -7,10 +7,12 @@ mod stats;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use access::{Identity, Refusal};
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
+use domain::Owner;
 use scylla::client::session::Session;
 use serde_json::json;
 use settings::CassandraSettings;
@@ -189,6 +191,21 @@ fn parse(path: UsagePath, params: UsageParams, extra: Extra) -> Result<UsageQuer
     usage_query(&dimension, &subject, &params, extra, now_ms)
 }
 
+/// Whose usage the caller may read: its own and its orgs'; a provider's spans every tenant,
+/// so only an ADMIN reads it.
+fn may_read(caller: &Identity, query: &UsageQuery) -> Result<(), Refusal> {
+    let owner = match query.dimension {
+        "user" => format!("user:{}", query.subject).parse::<Owner>(),
+        "org" => format!("org:{}", query.subject).parse::<Owner>(),
+        _ => return caller.may_read_across_tenants("read a provider's usage across tenants"),
+    };
+    match owner {
+        Ok(owner) => caller.may_use_pools_of(&owner),
+        // `parse` has checked the subject already; refuse rather than guess.
+        Err(_) => caller.may_read_across_tenants("read this usage"),
+    }
+}
+
 fn describe(query: &UsageQuery) -> serde_json::Value {
     json!({
         "dimension": query.dimension,
@@ -202,10 +219,12 @@ fn describe(query: &UsageQuery) -> serde_json::Value {
 /// `GET /api/v1/usage/{dimension}/{subject}`: tokens, requests and rejections per bucket.
 pub async fn get_usage(
     State(state): State<UsageState>,
+    caller: Identity,
     path: UsagePath,
     params: UsageParams,
 ) -> Result<Response, Problem> {
     let query = parse(path, params, Extra::None)?;
+    may_read(&caller, &query)?;
     let series = state.series(&query).await?;
     let mut body = describe(&query);
     body["totals"] = json!(totals(&series));
@@ -216,10 +235,12 @@ pub async fn get_usage(
 /// `GET /api/v1/usage/{dimension}/{subject}/trend`: the range against the one before it.
 pub async fn get_trend(
     State(state): State<UsageState>,
+    caller: Identity,
     path: UsagePath,
     params: UsageParams,
 ) -> Result<Response, Problem> {
     let query = parse(path, params, Extra::None)?;
+    may_read(&caller, &query)?;
     let span = query.to_ms - query.from_ms;
     let before = UsageQuery {
         from_ms: query.from_ms - span,
@@ -240,9 +261,12 @@ pub async fn get_trend(
 /// baseline, with the method.
 pub async fn get_anomalies(
     State(state): State<UsageState>,
+    caller: Identity,
     path: UsagePath,
     params: UsageParams,
 ) -> Result<Response, Problem> {
+    // Anomaly detection is an operator's view, whoever the subject.
+    caller.may_read_across_tenants("read usage anomalies")?;
     let query = parse(path, params, Extra::Threshold)?;
     let series = state.series(&query).await?;
     let points: Vec<(i64, i64)> = series.iter().map(|b| (b.start_ms, b.tokens)).collect();
@@ -259,9 +283,11 @@ pub async fn get_anomalies(
 /// `GET /api/v1/top/{dimension}`: the subjects that used most tokens over the range.
 pub async fn get_top(
     State(state): State<UsageState>,
+    caller: Identity,
     path: TopPath,
     params: UsageParams,
 ) -> Result<Response, Problem> {
+    caller.may_read_across_tenants("read the top consumers")?;
     let Path(dimension) = path.map_err(|r| Problem::invalid_parameter("path", r.body_text()))?;
     let query = parse(Ok(Path((dimension, String::new()))), params, Extra::Limit)?;
     let tables = state.tables().await?;

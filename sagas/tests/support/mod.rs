@@ -13,6 +13,7 @@ use schemas::{PoolCodec, PurchaseCodec};
 use serde_json::{Value, json};
 use settings::KafkaSettings;
 use testkit::SpawnedService;
+use testkit::auth::AuthService;
 
 /// Partitions of every topic in these tests (few: each one is a writer to take over).
 pub const PARTITIONS: u32 = 2;
@@ -40,6 +41,9 @@ pub struct Stack {
     pub saga: Option<SpawnedService>,
     purchase_processor: Option<SpawnedService>,
     _pool_processor: SpawnedService,
+    _auth: AuthService,
+    /// The ADMIN's access token: these tests provision and buy as the ADMIN.
+    pub admin: String,
 }
 
 impl Stack {
@@ -54,6 +58,8 @@ impl Stack {
             &[],
         )
         .await;
+        let auth = AuthService::start(&kafka).await;
+        let admin = auth.admin().await;
         let timeout = timeout_ms.to_string();
         let env: Vec<(String, String)> = [
             ("LEAKY_KAFKA__TOPIC_PREFIX", kafka.topic_prefix.as_str()),
@@ -68,6 +74,7 @@ impl Stack {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .chain(auth.access_env())
         .collect();
         let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let pool_processor = SpawnedService::start(
@@ -90,6 +97,8 @@ impl Stack {
             saga: None,
             purchase_processor: None,
             _pool_processor: pool_processor,
+            _auth: auth,
+            admin,
         };
         stack.start_purchase_processor().await;
         stack.start_saga().await;
@@ -139,6 +148,11 @@ impl Stack {
         }
     }
 
+    /// A client that calls the APIs as the ADMIN.
+    pub fn http(&self) -> reqwest::Client {
+        testkit::auth::client_as(&self.admin)
+    }
+
     /// Sets the payment stub's fault plan.
     pub async fn faults(&self, plan: Value) {
         let response = reqwest::Client::new()
@@ -154,7 +168,8 @@ impl Stack {
     pub async fn provision(&self, user: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let response = reqwest::Client::new()
+            let response = self
+                .http()
                 .post(self.api.url(&format!("/api/v1/pools/user/{user}/openai")))
                 .json(&json!({"tier": "USER"}))
                 .send()
@@ -173,7 +188,8 @@ impl Stack {
 
     /// POSTs a purchase; the status and body.
     pub async fn purchase(&self, key: &str, body: &Value) -> (u16, Value) {
-        let response = reqwest::Client::new()
+        let response = self
+            .http()
             .post(self.api.url("/api/v1/purchases"))
             .header("idempotency-key", key)
             .json(body)

@@ -19,8 +19,9 @@ use settings::{KafkaSettings, RegistrySettings};
 const REPLY_WAIT: Duration = Duration::from_secs(30);
 
 /// Pools `user:views-bench-<n>/openai` with limits that never bind and tokens enough for any
-/// run, provisioned over HTTP; the number of events that wrote (two per pool).
-pub async fn provision(api: &str, count: usize) -> anyhow::Result<(Vec<PoolId>, u64)> {
+/// run, provisioned over HTTP as the ADMIN holding `token`; the number of events that wrote
+/// (two per pool).
+pub async fn provision(api: &str, token: &str, count: usize) -> anyhow::Result<(Vec<PoolId>, u64)> {
     let http = reqwest::Client::new();
     let policy = json!({
         "strategy": "TOKEN_BUCKET",
@@ -37,7 +38,12 @@ pub async fn provision(api: &str, count: usize) -> anyhow::Result<(Vec<PoolId>, 
             (url.clone(), json!({"tier": "USER", "policy": policy})),
             (format!("{url}/grants"), json!({"amount": 1_000_000u64})),
         ] {
-            let response = http.post(&path).json(&body).send().await?;
+            let response = http
+                .post(&path)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await?;
             if !response.status().is_success() {
                 bail!("{path}: {}", response.status());
             }

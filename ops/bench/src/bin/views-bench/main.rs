@@ -5,7 +5,7 @@
 //! readings, so the replay's old records do not count). Started by `ops/bench/views`, which
 //! brings up the processor and the command API on fresh topics and a fresh database.
 //!
-//!   views-bench --api URL --projectors BIN [--events 100000] [--pools 16] [--window 2000]
+//!   views-bench --api URL --token JWT --projectors BIN [--events 100000] [--pools 16] [--window 2000]
 //!               [--rate 500] [--secs 20] [--out FILE]
 
 mod load;
@@ -24,6 +24,8 @@ use projector::Projector;
 #[derive(Debug)]
 struct Args {
     api: String,
+    /// An ADMIN's access token: the command API provisions pools only for an ADMIN.
+    token: String,
     projectors: String,
     events: u64,
     pools: usize,
@@ -36,6 +38,7 @@ struct Args {
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
         api: String::new(),
+        token: String::new(),
         projectors: String::new(),
         events: 100_000,
         pools: 16,
@@ -49,6 +52,7 @@ fn parse_args() -> anyhow::Result<Args> {
         let value = it.next().with_context(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--api" => args.api = value,
+            "--token" => args.token = value,
             "--projectors" => args.projectors = value,
             "--events" => args.events = value.parse()?,
             "--pools" => args.pools = value.parse()?,
@@ -59,8 +63,9 @@ fn parse_args() -> anyhow::Result<Args> {
             _ => bail!("unknown flag {flag}"),
         }
     }
-    if args.api.is_empty() || args.projectors.is_empty() || args.pools == 0 {
-        bail!("--api and --projectors are required, --pools at least 1");
+    if args.api.is_empty() || args.token.is_empty() || args.projectors.is_empty() || args.pools == 0
+    {
+        bail!("--api, --token and --projectors are required, --pools at least 1");
     }
     Ok(args)
 }
@@ -80,7 +85,7 @@ const POLL: Duration = Duration::from_millis(50);
 async fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
     let config: BenchConfig = settings::load(Some(std::path::Path::new("config/leaky.toml")))?;
-    let (pools, provisioned) = load::provision(&args.api, args.pools).await?;
+    let (pools, provisioned) = load::provision(&args.api, &args.token, args.pools).await?;
     let consumer = Consumer::start(&config.kafka, &config.schema_registry, pools).await?;
 
     eprintln!("loading {} consume commands…", args.events);
