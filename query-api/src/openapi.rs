@@ -1,19 +1,42 @@
-//! The OpenAPI document of the query API (`/api/v1/openapi.json`) and a self-contained
-//! page rendering it (`/docs`): no assets fetched from anywhere, so it works offline.
+//! The OpenAPI document of the query API (`/api/v1/openapi.json`) and Swagger UI rendering
+//! it (`/docs`), its assets served from this binary, so it works offline.
 
 use axum::Router;
-use axum::response::{Html, IntoResponse};
+use axum::http::HeaderValue;
+use axum::http::header::CONTENT_SECURITY_POLICY;
+use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
+use swagger_ui_dist::{ApiDefinition, OpenApiSource};
+
+/// Swagger UI's own script, style and images (some inline), and the document from here;
+/// nothing else. (Every other answer gets the strict policy of `probes`.)
+const DOCS_POLICY: &str = "default-src 'none'; script-src 'self' 'unsafe-inline'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+    frame-ancestors 'none'";
 
 /// The routes serving the document and the page.
 pub fn router() -> Router {
+    let swagger_ui = swagger_ui_dist::generate_routes(ApiDefinition {
+        uri_prefix: "/docs",
+        api_definition: OpenApiSource::Uri("/api/v1/openapi.json"),
+        title: Some("Leaky Tokens query API"),
+    })
+    .layer(axum::middleware::map_response(
+        |mut response: Response| async {
+            response.headers_mut().insert(
+                CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(DOCS_POLICY),
+            );
+            response
+        },
+    ));
     Router::new()
         .route(
             "/api/v1/openapi.json",
             get(|| async { axum::Json(document()) }),
         )
-        .route("/docs", get(docs))
+        .merge(swagger_ui)
 }
 
 fn parameter(name: &str, location: &str, description: &str, required: bool) -> Value {
@@ -152,35 +175,3 @@ pub fn document() -> Value {
         }
     })
 }
-
-async fn docs() -> impl IntoResponse {
-    // The page's own script and style, and fetching the document from here; nothing else.
-    let policy = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-                  connect-src 'self'; frame-ancestors 'none'";
-    (
-        [(axum::http::header::CONTENT_SECURITY_POLICY, policy)],
-        Html(DOCS_PAGE),
-    )
-}
-
-/// Renders the document's paths and parameters; a stand-in for Swagger UI, whose assets
-/// cannot be fetched at build time here.
-const DOCS_PAGE: &str = r#"<!doctype html>
-<html><head><meta charset="utf-8"><title>Leaky Tokens query API</title>
-<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}code{background:#eee;padding:0 .2em}
-section{border:1px solid #ccc;border-radius:4px;margin:1em 0;padding:.5em 1em}td{padding:0 .5em}</style></head>
-<body><h1>Leaky Tokens query API</h1><p>OpenAPI document: <a href="/api/v1/openapi.json">/api/v1/openapi.json</a></p>
-<div id="paths"></div>
-<script>
-fetch('/api/v1/openapi.json').then(r => r.json()).then(doc => {
-  const root = document.getElementById('paths');
-  for (const [path, ops] of Object.entries(doc.paths)) for (const [method, op] of Object.entries(ops)) {
-    const s = document.createElement('section');
-    const rows = (op.parameters || []).map(p =>
-      `<tr><td><code>${p.name}</code></td><td>${p.in}</td><td>${p.required ? 'required' : ''}</td><td>${p.description}</td></tr>`).join('');
-    const codes = Object.entries(op.responses).map(([c, r]) => `<code>${c}</code> ${r.description}`).join('<br>');
-    s.innerHTML = `<h3>${method.toUpperCase()} <code>${path}</code></h3><p>${op.summary}</p><table>${rows}</table><p>${codes}</p>`;
-    root.appendChild(s);
-  }
-});
-</script></body></html>"#;

@@ -127,15 +127,19 @@ async fn bad_usage_parameters_are_refused_and_the_api_is_documented() {
     ] {
         assert!(document["paths"][path]["get"].is_object(), "{path}");
     }
+    // Swagger UI, pointed at the document, with its assets served from here.
     let url = stack.url(Service::QueryApi, "/docs").await;
-    let page = stack
-        .http
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("/api/v1/openapi.json"));
+    let page = stack.http.get(url).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let policy = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    let page = page.text().await.unwrap();
+    assert!(page.contains("SwaggerUIBundle"), "{page}");
+    assert!(page.contains("url: '/api/v1/openapi.json'"), "{page}");
+    for asset in ["/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css"] {
+        let url = stack.url(Service::QueryApi, asset).await;
+        let answer = stack.http.get(url).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "{asset}");
+        assert!(answer.bytes().await.unwrap().len() > 10_000, "{asset}");
+    }
 }
