@@ -4,6 +4,7 @@
 //! The copy is produced (and acknowledged) before the batch's position is stored, so a
 //! record is never lost; a crash in between can copy it twice (at least once).
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,6 +57,34 @@ impl DeadLetters {
     }
 
     /// Copies `record` to the dead-letter topic with `reason` (a short label) and `detail`.
+    /// Decodes `record`'s value with `decode`. A record without a value, or one that can
+    /// never decode (poison), is set aside here and gives `None`; any other failure (the
+    /// registry is down: the record is probably fine) is an error, so the batch is retried.
+    pub async fn decode<'r, T, Decoded>(
+        &self,
+        projection: &str,
+        record: &'r Record,
+        decode: impl FnOnce(&'r [u8]) -> Decoded,
+    ) -> anyhow::Result<Option<T>>
+    where
+        Decoded: Future<Output = Result<T, schemas::DecodeError>>,
+    {
+        let Some(value) = record.value.as_deref() else {
+            self.send(projection, record, "no_value", "the record has no value")
+                .await?;
+            return Ok(None);
+        };
+        match decode(value).await {
+            Ok(decoded) => Ok(Some(decoded)),
+            Err(error) if error.is_poison() => {
+                self.send(projection, record, error.reason(), &error.to_string())
+                    .await?;
+                Ok(None)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
     pub async fn send(
         &self,
         projection: &str,

@@ -64,26 +64,17 @@ impl Projection for PurchaseProjection {
         next_offset: i64,
     ) -> anyhow::Result<usize> {
         let mut events = Vec::with_capacity(records.len());
-        for record in records {
-            let Some(value) = record.value.as_deref() else {
-                self.dead_letters
-                    .send(PROJECTION, &record, "no_value", "the record has no value")
-                    .await?;
-                continue;
-            };
-            match self.codec.decode_event(value).await {
-                Ok(envelope) => events.push(LoggedPurchaseEvent {
+        for record in &records {
+            let decoded = self
+                .dead_letters
+                .decode(PROJECTION, record, |value| self.codec.decode_event(value))
+                .await?;
+            if let Some(envelope) = decoded {
+                events.push(LoggedPurchaseEvent {
                     offset: record.offset,
                     purchase_id: envelope.purchase_id,
                     event: envelope.event,
-                }),
-                Err(error) if error.is_poison() => {
-                    self.dead_letters
-                        .send(PROJECTION, &record, error.reason(), &error.to_string())
-                        .await?;
-                }
-                // The registry is down: the record is probably fine, so retry the batch.
-                Err(error) => return Err(error.into()),
+                });
             }
         }
         // A `Retired` error is retried by the loop, and lands in the copy swapped in.

@@ -154,33 +154,18 @@ impl AnalyticsProjection {
         &self,
         record: &Record,
     ) -> anyhow::Result<Option<Vec<(UsageKey, Usage)>>> {
-        let Some(value) = record.value.as_deref() else {
-            self.dead_letters
-                .send(self.name(), record, "no_value", "the record has no value")
-                .await?;
-            return Ok(None);
-        };
-        let decoded = match self.source {
-            Source::Events => self
-                .codec
-                .decode_event(value)
-                .await
-                .map(|e| contributions::of_event(&e.pool_id, &e.event)),
-            Source::Rejections => self
-                .codec
-                .decode_rejection(value)
-                .await
-                .map(|r| contributions::of_rejection(&r.pool_id, r.at)),
-        };
-        match decoded {
-            Ok(rows) => Ok(Some(rows)),
-            Err(error) if error.is_poison() => {
-                self.dead_letters
-                    .send(self.name(), record, error.reason(), &error.to_string())
-                    .await?;
-                Ok(None)
-            }
-            Err(error) => Err(error.into()),
+        let dead_letters = &self.dead_letters;
+        match self.source {
+            Source::Events => Ok(dead_letters
+                .decode(self.name(), record, |value| self.codec.decode_event(value))
+                .await?
+                .map(|e| contributions::of_event(&e.pool_id, &e.event))),
+            Source::Rejections => Ok(dead_letters
+                .decode(self.name(), record, |value| {
+                    self.codec.decode_rejection(value)
+                })
+                .await?
+                .map(|r| contributions::of_rejection(&r.pool_id, r.at))),
         }
     }
 }
