@@ -113,26 +113,10 @@ impl Deployment {
     }
 }
 
-/// The answer is a problem+json of `kind` with `status`, and says why.
+/// The answer is a problem+json refusing the caller with `expected`, and says why.
+#[track_caller]
 fn assert_problem(case: &str, (status, problem): &(StatusCode, Value), expected: StatusCode) {
-    assert_eq!(*status, expected, "{case}: {problem}");
-    let kind = match expected {
-        StatusCode::UNAUTHORIZED => "unauthorized",
-        _ => "forbidden",
-    };
-    assert_eq!(
-        problem["type"],
-        format!("https://leaky-tokens.dev/problems/{kind}"),
-        "{case}: {problem}"
-    );
-    assert!(
-        !problem["title"].as_str().unwrap_or_default().is_empty(),
-        "{case}"
-    );
-    assert!(
-        !problem["detail"].as_str().unwrap_or_default().is_empty(),
-        "{case}"
-    );
+    testkit::auth::assert_refused(case, *status, problem, expected);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -22,30 +22,14 @@ const ALL: [Service; 5] = [
 const ALICE: &str = "/api/v1/pools/user/alice/openai";
 const ACME: &str = "/api/v1/pools/org/acme/openai";
 
-/// The answer is a problem+json of `kind` with `status`, and says why.
+/// The answer is a problem+json refusing the caller with `expected`, and says why.
+#[track_caller]
 fn assert_problem(
     case: &str,
     (status, _, problem): &(StatusCode, Option<String>, Value),
     expected: StatusCode,
 ) {
-    assert_eq!(*status, expected, "{case}: {problem}");
-    let kind = match expected {
-        StatusCode::UNAUTHORIZED => "unauthorized",
-        _ => "forbidden",
-    };
-    assert_eq!(
-        problem["type"],
-        format!("https://leaky-tokens.dev/problems/{kind}"),
-        "{case}: {problem}"
-    );
-    assert!(
-        !problem["title"].as_str().unwrap_or_default().is_empty(),
-        "{case}"
-    );
-    assert!(
-        !problem["detail"].as_str().unwrap_or_default().is_empty(),
-        "{case}"
-    );
+    testkit::auth::assert_refused(case, *status, problem, expected);
 }
 
 /// Reads `path` as the holder of `credential` until the analytics store answers (the

@@ -248,3 +248,23 @@ pub fn client_as(credential: &str) -> Client {
         .build()
         .expect("the client builds")
 }
+
+/// Asserts that `status` and `problem` refuse a caller the way every API does: `expected`
+/// (401 or 403) and a problem+json `unauthorized` / `forbidden` that says why.
+#[track_caller]
+pub fn assert_refused(case: &str, status: StatusCode, problem: &Value, expected: StatusCode) {
+    assert_eq!(status, expected, "{case}: {problem}");
+    let kind = match expected {
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        _ => "forbidden",
+    };
+    assert_eq!(
+        problem["type"],
+        format!("https://leaky-tokens.dev/problems/{kind}"),
+        "{case}: {problem}"
+    );
+    for field in ["title", "detail"] {
+        let text = problem[field].as_str().unwrap_or_default();
+        assert!(!text.is_empty(), "{case}: no {field} in {problem}");
+    }
+}
