@@ -81,6 +81,21 @@ impl Deployment {
         )
     }
 
+    /// GETs as the holder of `credential`; the status and body.
+    async fn get_as(&self, credential: &str, path: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .get(self.api.url(path))
+            .bearer_auth(credential)
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
     /// Until the processor answers the ADMIN (the API has its credentials and Kafka).
     async fn wait_until_accepting_commands(&self, admin: &str) {
         for _ in 0..300 {
@@ -308,6 +323,13 @@ async fn a_caller_spends_only_from_its_own_pools_and_its_orgs_and_only_an_admin_
         )
         .await;
     assert_eq!(status, StatusCode::OK, "alice spends her own: {body}");
+    // Its outcome (which tells her pool's balance) is hers to poll, not bob's.
+    let status_url = format!("/api/v1/commands/{}", body["command_id"].as_str().unwrap());
+    let polled = deployment.get_as(&bob, &status_url).await;
+    assert_problem("bob polls alice's command", &polled, StatusCode::FORBIDDEN);
+    let (status, polled) = deployment.get_as(&alice, &status_url).await;
+    assert_eq!(status, StatusCode::OK, "alice polls her command: {polled}");
+    assert_eq!(polled["outcome"], json!("accepted"), "{polled}");
     let (status, body) = deployment
         .post_as(&carol, &format!("{ACME}/consume"), json!({"amount": 20}))
         .await;
