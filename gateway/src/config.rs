@@ -50,7 +50,7 @@ pub struct GatewaySettings {
 }
 
 fn default_ready_holds() -> usize {
-    64
+    256
 }
 
 fn default_ready_hold_idle_ms() -> u64 {

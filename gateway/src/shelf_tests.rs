@@ -50,9 +50,9 @@ fn nothing_stands_ready_until_the_pool_has_shown_room() {
 #[test]
 fn a_shelf_covers_its_recent_call_rate_up_to_the_most_allowed() {
     let now = Instant::now();
-    // 50 ms of calls at the rate of the last second.
-    assert_eq!(busy_shelf(100, now).refills(64), 5);
-    assert_eq!(busy_shelf(1_000, now).refills(64), 50);
+    // 250 ms of calls at the rate of the last second.
+    assert_eq!(busy_shelf(20, now).refills(512), 5);
+    assert_eq!(busy_shelf(1_000, now).refills(512), 250);
     assert_eq!(busy_shelf(1_000, now).refills(16), 16);
     // A quiet caller still gets two ahead.
     assert_eq!(busy_shelf(1, now).refills(64), 2);
@@ -61,7 +61,7 @@ fn a_shelf_covers_its_recent_call_rate_up_to_the_most_allowed() {
 #[test]
 fn holds_being_reserved_count_as_ready() {
     let now = Instant::now();
-    let mut shelf = busy_shelf(100, now);
+    let mut shelf = busy_shelf(20, now);
     assert_eq!(shelf.refills(64), 5);
     assert_eq!(shelf.refills(64), 0, "five are on their way");
     assert_eq!(shelf.filled(Some((1, 100))), None);
@@ -129,7 +129,7 @@ fn a_larger_call_reserves_for_itself_and_raises_the_size_of_later_holds() {
 #[test]
 fn after_a_refused_refill_nothing_more_is_reserved_ahead_and_late_holds_go_back() {
     let now = Instant::now();
-    let mut shelf = busy_shelf(100, now);
+    let mut shelf = busy_shelf(20, now);
     assert_eq!(shelf.refills(64), 5);
     shelf.refused();
     assert_eq!(

@@ -145,6 +145,7 @@ async fn main() -> anyhow::Result<()> {
         .build()?;
     let gateway_url = format!("{}/v1/chat/completions", args.gateway);
     let stub_url = format!("{}/openai/v1/chat/completions", args.stub);
+    let metrics_client = client.clone();
     let (through, direct) = tokio::join!(
         open_loop(
             client.clone(),
@@ -191,9 +192,44 @@ async fn main() -> anyhow::Result<()> {
         added(0.5),
         added(0.99)
     ));
+    report.push_str(&ready_holds(&metrics_client, &args.gateway).await);
     println!("{report}");
     if let Some(out) = &args.out {
         std::fs::write(out, &report).with_context(|| format!("writing {out}"))?;
     }
     Ok(())
+}
+
+/// What became of the gateway's ready holds over the run (warm-up included), from its
+/// metrics: a call that found none waited for its own reserve.
+async fn ready_holds(client: &reqwest::Client, gateway: &str) -> String {
+    let Ok(metrics) = async {
+        client
+            .get(format!("{gateway}/metrics"))
+            .send()
+            .await?
+            .text()
+            .await
+    }
+    .await
+    else {
+        return "\nReady holds: the gateway's metrics could not be read.\n".to_owned();
+    };
+    let count = |event: &str| {
+        let series = format!("leaky_gateway_ready_holds_total{{event=\"{event}\",");
+        metrics
+            .lines()
+            .filter(|line| line.starts_with(&series))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum::<u64>()
+    };
+    format!(
+        "\nReady holds over the run (warm-up included): {} calls took one, {} reserved their own \
+         (none was ready); {} reserved ahead, {} refused, {} given back unused.\n",
+        count("taken"),
+        count("missed"),
+        count("reserved"),
+        count("refused"),
+        count("returned"),
+    )
 }
