@@ -191,8 +191,11 @@ async fn databases(
     select: &Select,
     dry_run: bool,
 ) -> anyhow::Result<usize> {
-    use sqlx::Connection;
-    let mut admin = sqlx::PgConnection::connect(&infra.postgres.url).await?;
+    use sqlx::ConnectOptions;
+    // The server's maintenance database: the configured one may be a run's own (a benchmark
+    // points LEAKY_POSTGRES__URL at it), and an open database cannot be dropped.
+    let options: sqlx::postgres::PgConnectOptions = infra.postgres.url.parse()?;
+    let mut admin = options.database("postgres").connect().await?;
     let all: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database")
         .fetch_all(&mut admin)
         .await?;

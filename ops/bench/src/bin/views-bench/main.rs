@@ -158,7 +158,7 @@ async fn main() -> anyhow::Result<()> {
     ));
     report.push_str("## (a) Replay throughput\n\n| run | events | time (s) | events/s |\n|---|---:|---:|---:|\n");
     report.push_str(&format!(
-        "| fresh projector group, `quota` (all four projections running), first batch → caught up | {} | {replay_secs:.2} | {fresh_rate:.0} |\n\
+        "| fresh projector group, `quota` (every projection running), first batch → caught up | {} | {replay_secs:.2} | {fresh_rate:.0} |\n\
          | same, from process start (start-up and group join included) | {logged} | {caught_up:.2} | {:.0} |\n\
          | `projectors rebuild quota` (start to swap, live projector caught up) | {logged} | {rebuild_secs:.2} | {:.0} |\n\n",
         logged - first_applied,
