@@ -5,6 +5,7 @@
 //! payloads, foreign issuers and expired tokens are all refused.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -100,11 +101,19 @@ impl Signer {
 }
 
 /// Verifies access tokens against a JWKS and an issuer.
+///
+/// A client sends the same token with every request for its lifetime, and an RSA check of
+/// each is a large share of a busy API's CPU: tokens already verified are remembered, by
+/// their exact text (a changed byte is another token, checked in full), until they expire.
 #[derive(Clone)]
 pub struct Verifier {
     keys: HashMap<String, DecodingKey>,
     validation: Validation,
+    verified: Arc<Mutex<HashMap<String, Claims>>>,
 }
+
+/// Tokens remembered as verified at most; beyond, the memory starts over.
+const REMEMBERED_TOKENS: usize = 10_000;
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -135,11 +144,34 @@ impl Verifier {
         validation.set_issuer(&[issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         validation.leeway = 5;
-        Ok(Self { keys, validation })
+        Ok(Self {
+            keys,
+            validation,
+            verified: Arc::default(),
+        })
     }
 
     /// The claims of `token`, if it is genuine, current and ours.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let now = jsonwebtoken::get_current_timestamp() as i64;
+        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(claims) = verified.get(token) {
+            if claims.exp + self.validation.leeway as i64 > now {
+                return Ok(claims.clone());
+            }
+            verified.remove(token);
+        }
+        drop(verified);
+        let claims = self.verify_signed(token)?;
+        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        if verified.len() >= REMEMBERED_TOKENS {
+            verified.clear();
+        }
+        verified.insert(token.to_owned(), claims.clone());
+        Ok(claims)
+    }
+
+    fn verify_signed(&self, token: &str) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|e| TokenError(e.to_string()))?;
         if header.alg != Algorithm::RS256 {
             return Err(TokenError(format!(

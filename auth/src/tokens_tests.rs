@@ -84,3 +84,24 @@ fn tampered_expired_foreign_and_unsigned_tokens_are_refused() {
     let other = Signer::generate().unwrap().sign(&claims(600)).unwrap();
     assert!(verifier.verify(&other).is_err(), "another key");
 }
+
+#[test]
+fn a_remembered_token_admits_no_variant_of_itself() {
+    let verifier = verifier();
+    let token = signer().sign(&claims(600)).unwrap();
+    let genuine = verifier.verify(&token).expect("verified, and remembered");
+    let parts: Vec<&str> = token.split('.').collect();
+    let forged_payload = URL_SAFE_NO_PAD.encode(
+        serde_json::to_vec(&Claims {
+            role: Role::Admin,
+            ..claims(600)
+        })
+        .unwrap(),
+    );
+    let tampered = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
+    assert!(verifier.verify(&tampered).is_err(), "tampered");
+    let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    let unsigned = format!("{none_header}.{}.", parts[1]);
+    assert!(verifier.verify(&unsigned).is_err(), "alg none");
+    assert_eq!(verifier.verify(&token).unwrap(), genuine, "still itself");
+}
