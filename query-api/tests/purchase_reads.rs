@@ -193,25 +193,7 @@ async fn bad_purchase_reads_are_refused_with_a_problem_naming_the_parameter() {
         ),
     ];
     for (path, parameter) in &cases {
-        let url = stack.url(Service::QueryApi, path).await;
-        let response = stack
-            .http
-            .get(&url)
-            .bearer_auth(&stack.admin)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
-        assert_eq!(
-            response.headers()["content-type"],
-            "application/problem+json",
-            "{path}"
-        );
-        let problem: Value = response.json().await.unwrap();
-        assert_eq!(problem["parameter"], json!(parameter), "{path}: {problem}");
-        for member in ["type", "title", "detail"] {
-            assert!(problem[member].is_string(), "{path}: {problem}");
-        }
+        stack.assert_bad_parameter(path, parameter).await;
     }
 
     // An id nobody placed: 404 once the projector has created the view (503 before).

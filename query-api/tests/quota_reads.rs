@@ -209,25 +209,7 @@ async fn bad_parameters_are_refused_with_a_problem_naming_them() {
         ("/api/v1/quota/robot/r2", "kind"),
     ];
     for (path, parameter) in cases {
-        let url = stack.url(Service::QueryApi, path).await;
-        let response = stack
-            .http
-            .get(&url)
-            .bearer_auth(&stack.admin)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
-        assert_eq!(
-            response.headers()["content-type"],
-            "application/problem+json",
-            "{path}"
-        );
-        let problem: Value = response.json().await.unwrap();
-        assert_eq!(problem["parameter"], json!(parameter), "{path}: {problem}");
-        for member in ["type", "title", "detail"] {
-            assert!(problem[member].is_string(), "{path}: {problem}");
-        }
+        stack.assert_bad_parameter(path, parameter).await;
     }
 
     let (status, _, problem) = stack.query("/api/v1/nothing/here").await;

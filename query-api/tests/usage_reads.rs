@@ -113,9 +113,7 @@ async fn bad_usage_parameters_are_refused_and_the_api_is_documented() {
         ("/api/v1/top/user?limit=0", "limit"),
         ("/api/v1/top/user?limit=1000", "limit"),
     ] {
-        let (status, _, problem) = stack.query(path).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {problem}");
-        assert_eq!(problem["parameter"], json!(parameter), "{path}: {problem}");
+        stack.assert_bad_parameter(path, parameter).await;
     }
 
     let (status, _, document) = stack.query("/api/v1/openapi.json").await;

@@ -272,6 +272,30 @@ impl Stack {
             .map(str::to_owned);
         (status, view, response.json().await.unwrap_or(Value::Null))
     }
+
+    /// Asserts that the query API refuses `path` (read as the ADMIN) with a 400
+    /// problem+json naming `parameter` and saying why.
+    pub async fn assert_bad_parameter(&self, path: &str, parameter: &str) {
+        let url = self.url(Service::QueryApi, path).await;
+        let response = self
+            .http
+            .get(&url)
+            .bearer_auth(&self.admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["parameter"], parameter, "{path}: {problem}");
+        for member in ["type", "title", "detail"] {
+            assert!(problem[member].is_string(), "{path}: {problem}");
+        }
+    }
 }
 
 async fn spawn(
