@@ -71,41 +71,31 @@ impl AnalyticsStore {
     /// Creates the tables of `tables`' generation if needed and prepares the statements.
     pub async fn open(session: Arc<Session>, tables: AnalyticsTables) -> anyhow::Result<Self> {
         let [usage, usage_by_bucket, positions] = tables.all();
-        session
-            .query_unpaged(
-                format!(
-                    "CREATE TABLE IF NOT EXISTS {usage} (\
-                   dimension text, subject text, granularity text, bucket_start bigint, \
-                   source text, source_partition int, \
-                   tokens bigint, requests bigint, rejections bigint, last_offset bigint, \
-                   PRIMARY KEY ((dimension, subject, granularity), bucket_start, source, source_partition))"
-                ),
-                &[],
-            )
-            .await?;
-        // The same rows keyed by bucket, for "who used most in this bucket" (top consumers).
-        session
-            .query_unpaged(
-                format!(
-                    "CREATE TABLE IF NOT EXISTS {usage_by_bucket} (\
-                   dimension text, granularity text, bucket_start bigint, subject text, \
-                   source text, source_partition int, \
-                   tokens bigint, requests bigint, rejections bigint, last_offset bigint, \
-                   PRIMARY KEY ((dimension, granularity, bucket_start), subject, source, source_partition))"
-                ),
-                &[],
-            )
-            .await?;
-        session
-            .query_unpaged(
-                format!(
-                    "CREATE TABLE IF NOT EXISTS {positions} (\
-                   projection text, partition int, next_offset bigint, \
-                   PRIMARY KEY (projection, partition))"
-                ),
-                &[],
-            )
-            .await?;
+        let tables_ddl = [
+            format!(
+                "CREATE TABLE IF NOT EXISTS {usage} (\
+                 dimension text, subject text, granularity text, bucket_start bigint, \
+                 source text, source_partition int, \
+                 tokens bigint, requests bigint, rejections bigint, last_offset bigint, \
+                 PRIMARY KEY ((dimension, subject, granularity), bucket_start, source, source_partition))"
+            ),
+            // The same rows keyed by bucket, for "who used most in this bucket" (top consumers).
+            format!(
+                "CREATE TABLE IF NOT EXISTS {usage_by_bucket} (\
+                 dimension text, granularity text, bucket_start bigint, subject text, \
+                 source text, source_partition int, \
+                 tokens bigint, requests bigint, rejections bigint, last_offset bigint, \
+                 PRIMARY KEY ((dimension, granularity, bucket_start), subject, source, source_partition))"
+            ),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {positions} (\
+                 projection text, partition int, next_offset bigint, \
+                 PRIMARY KEY (projection, partition))"
+            ),
+        ];
+        for ddl in tables_ddl {
+            session.query_unpaged(ddl, &[]).await?;
+        }
         session.await_schema_agreement().await?;
         let select = session
             .prepare(format!(
