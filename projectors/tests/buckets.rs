@@ -3,7 +3,6 @@
 //! the one of its newest snapshot and equals, field by field, a fresh rebuild.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use eventlog::{Topics, read_topic};
@@ -14,7 +13,7 @@ use testkit::stack::{Service, Stack};
 
 mod support;
 
-use support::{load_pools, logged, mixed_commands};
+use support::{killing_the_projector_during, load_pools, logged, mixed_commands};
 
 const PARTITIONS: u32 = 2;
 const CATCH_UP: Duration = Duration::from_secs(60);
@@ -29,25 +28,10 @@ async fn each_bucket_is_its_pools_newest_state_even_across_projector_crashes() {
     )
     .await;
     let pools = load_pools(6);
-    let loading = AtomicBool::new(true);
     let load = async {
         join_all(pools.iter().map(|pool| mixed_commands(&stack, pool, 15))).await;
-        loading.store(false, Ordering::SeqCst);
     };
-    let crashes = async {
-        let mut kills = 0;
-        while loading.load(Ordering::SeqCst) && kills < 3 {
-            let pause = 100 + u64::from(uuid::Uuid::new_v4().as_bytes()[0]) * 2;
-            tokio::time::sleep(Duration::from_millis(pause)).await;
-            if loading.load(Ordering::SeqCst) {
-                stack.kill(Service::Projectors).await;
-                kills += 1;
-                stack.launch(Service::Projectors, &[]).await;
-            }
-        }
-        kills
-    };
-    let ((), kills) = tokio::join!(load, crashes);
+    let kills = killing_the_projector_during(&stack, 3, load).await;
     assert!(kills >= 1, "the projector was never killed during the load");
 
     let prefix = format!("{}leaky:", stack.kafka.topic_prefix);

@@ -3,7 +3,6 @@
 //! replay of the log into another database; a projector killed with SIGKILL at random
 //! points mid-load and restarted leaves it exactly the same.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::future::join_all;
@@ -12,7 +11,10 @@ use testkit::stack::{Service, Stack, fresh_database};
 
 mod support;
 
-use support::{assert_view_equals_replay, connect, load_pools, mixed_commands, wait_caught_up};
+use support::{
+    assert_view_equals_replay, connect, killing_the_projector_during, load_pools, mixed_commands,
+    wait_caught_up,
+};
 
 const PARTITIONS: u32 = 2;
 /// Long enough for a restarted projector to get its partitions back (the group waits out
@@ -43,25 +45,10 @@ async fn a_projector_killed_mid_load_and_restarted_leaves_the_view_exact() {
     )
     .await;
     let pools = load_pools(8);
-    let loading = AtomicBool::new(true);
     let load = async {
         join_all(pools.iter().map(|pool| mixed_commands(&stack, pool, 20))).await;
-        loading.store(false, Ordering::SeqCst);
     };
-    let crashes = async {
-        let mut kills_during_load = 0;
-        while loading.load(Ordering::SeqCst) && kills_during_load < 4 {
-            let pause = 100 + u64::from(uuid::Uuid::new_v4().as_bytes()[0]) * 2;
-            tokio::time::sleep(Duration::from_millis(pause)).await;
-            if loading.load(Ordering::SeqCst) {
-                stack.kill(Service::Projectors).await;
-                kills_during_load += 1;
-                stack.launch(Service::Projectors, &[]).await;
-            }
-        }
-        kills_during_load
-    };
-    let ((), kills) = tokio::join!(load, crashes);
+    let kills = killing_the_projector_during(&stack, 4, load).await;
     assert!(
         kills >= 2,
         "the projector was killed {kills} times during the load"

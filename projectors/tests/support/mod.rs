@@ -11,10 +11,40 @@ use schemas::PoolCodec;
 use serde_json::{Value, json};
 use settings::KafkaSettings;
 use sqlx::PgPool;
-use testkit::stack::Stack;
+use testkit::stack::{Service, Stack};
 
 pub mod generations;
 pub mod purchases;
+
+/// Runs `load` while the stack's projector is killed (SIGKILL) and started again at random
+/// moments, at most `most` times; how many kills landed during the load.
+pub async fn killing_the_projector_during(
+    stack: &Stack,
+    most: usize,
+    load: impl std::future::Future<Output = ()>,
+) -> usize {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let loading = AtomicBool::new(true);
+    let load = async {
+        load.await;
+        loading.store(false, Ordering::SeqCst);
+    };
+    let crashes = async {
+        let mut kills = 0;
+        while loading.load(Ordering::SeqCst) && kills < most {
+            let pause = 100 + u64::from(uuid::Uuid::new_v4().as_bytes()[0]) * 2;
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+            if loading.load(Ordering::SeqCst) {
+                stack.kill(Service::Projectors).await;
+                kills += 1;
+                stack.launch(Service::Projectors, &[]).await;
+            }
+        }
+        kills
+    };
+    let ((), kills) = tokio::join!(load, crashes);
+    kills
+}
 
 /// The pools a load uses: users and organisations on several providers.
 pub fn load_pools(count: usize) -> Vec<String> {
