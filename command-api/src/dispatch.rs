@@ -148,7 +148,8 @@ impl Dispatcher {
     }
 
     /// Sends `command` and waits up to `wait` for its reply; `None` if it did not come in time
-    /// (the command may still be applied: poll for it by id).
+    /// (the command may still be applied: poll for it by id). The record carries the running
+    /// task's trace onward (a new trace outside of one).
     pub async fn dispatch(
         &self,
         command: &PoolCommandEnvelope,
@@ -191,7 +192,10 @@ impl Dispatcher {
         let sent = self
             .producer
             .send(
-                FutureRecord::to(topic).key(key).payload(value),
+                FutureRecord::to(topic)
+                    .key(key)
+                    .payload(value)
+                    .headers(eventlog::trace_headers(&telemetry::next_hop())),
                 Duration::from_secs(5),
             )
             .await

@@ -550,3 +550,69 @@ async fn hundreds_of_http_clients_never_overspend_even_across_a_processor_crash(
         "the accepted commands are exactly those in the log, once each"
     );
 }
+
+/// The trace contexts the records of `topic` carry.
+async fn traces_in(stack: &Stack, topic: &str) -> Vec<telemetry::TraceContext> {
+    read_topic(&stack.kafka, topic, PARTITIONS)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|record| record.trace)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_requests_trace_reaches_every_record_it_causes() {
+    let stack = Stack::start().await;
+    let caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let response = stack
+        .http
+        .post(stack.api.url(ALICE))
+        .header("traceparent", caller)
+        .json(&json!({"tier": "USER"}))
+        .send()
+        .await
+        .unwrap();
+    let answered = response.headers()["traceparent"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    ok(response).await;
+    let answered = telemetry::TraceContext::parse(&answered).unwrap();
+    assert_eq!(answered.trace_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
+
+    // Without a trace of its own, a request starts one; a refusal's record carries it too.
+    let refused = stack
+        .post(&format!("{ALICE}/consume"), json!({"amount": 1}))
+        .await;
+    let started = refused.headers()["traceparent"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let started = telemetry::TraceContext::parse(&started).unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    let topics = Topics::new(&stack.kafka);
+    let mut spans = HashSet::from([answered.span_id()]);
+    for (topic, trace) in [
+        (topics.pool_commands(), &answered),
+        (topics.pool_events(), &answered),
+        (topics.replies(), &answered),
+        (topics.pool_commands(), &started),
+        (topics.pool_rejections(), &started),
+        (topics.replies(), &started),
+    ] {
+        let carried: Vec<_> = traces_in(&stack, &topic)
+            .await
+            .into_iter()
+            .filter(|t| t.trace_id() == trace.trace_id())
+            .collect();
+        assert!(!carried.is_empty(), "no record of {topic} carries {trace}");
+        for hop in carried {
+            assert!(
+                spans.insert(hop.span_id()),
+                "{topic}: each hop is a span of its own"
+            );
+        }
+    }
+}

@@ -7,6 +7,7 @@ mod client;
 mod partitioner;
 mod reader;
 mod topics;
+mod trace;
 mod transactions;
 
 pub use check::KafkaCheck;
@@ -14,4 +15,5 @@ pub use client::{ClientRole, client_config};
 pub use partitioner::{murmur2, partition_for};
 pub use reader::{StoredRecord, end_offset, read_committed, read_topic};
 pub use topics::{TopicError, TopicSpec, Topics, ensure_topics};
+pub use trace::{trace_headers, trace_of};
 pub use transactions::{TransactionError, Transactions};

@@ -17,6 +17,8 @@ pub struct StoredRecord {
     pub offset: i64,
     pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
+    /// The trace it belongs to (its `traceparent` header).
+    pub trace: Option<telemetry::TraceContext>,
 }
 
 /// Every committed record of `topic[partition]` from `from` to the end as of the call, and
@@ -51,6 +53,7 @@ pub async fn read_committed(
                     offset: message.offset(),
                     key: message.key().map(<[u8]>::to_vec),
                     value: message.payload().map(<[u8]>::to_vec),
+                    trace: crate::trace_of(&message),
                 });
                 if message.offset() + 1 >= high {
                     break;

@@ -6,6 +6,7 @@ mod readiness;
 mod security;
 mod serve;
 mod shutdown;
+mod traced;
 
 use axum::Router;
 use axum::extract::State;
@@ -18,6 +19,7 @@ pub use readiness::{CheckResult, DependencyCheck, Readiness, ReadinessReport};
 pub use security::{SECURITY_HEADERS, security_headers};
 pub use serve::HttpService;
 pub use shutdown::shutdown_signal;
+pub use traced::trace_requests;
 
 /// Routes for liveness, readiness and metrics, to merge into a service's router.
 pub fn router(readiness: Readiness, metrics: Registry) -> Router {

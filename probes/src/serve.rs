@@ -15,13 +15,15 @@ pub struct HttpService {
 }
 
 impl HttpService {
-    /// Binds `listen` (port 0 picks a free port); every answer of `router` gets the
-    /// security headers.
+    /// Binds `listen` (port 0 picks a free port); every request of `router` joins a trace
+    /// and every answer gets the security headers.
     pub async fn bind(listen: SocketAddr, router: Router) -> std::io::Result<Self> {
         let listener = TcpListener::bind(listen).await?;
-        let router = router.layer(axum::middleware::map_response(
-            crate::security::security_headers,
-        ));
+        let router = router
+            .layer(axum::middleware::map_response(
+                crate::security::security_headers,
+            ))
+            .layer(axum::middleware::from_fn(crate::traced::trace_requests));
         Ok(Self { listener, router })
     }
 

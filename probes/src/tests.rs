@@ -106,6 +106,11 @@ async fn metrics_are_rendered_in_prometheus_text_format() {
 
 /// One raw HTTP/1.1 GET against a served `HttpService`; the response head, lower-cased.
 async fn head_of_served(router: Router, path: &str) -> String {
+    head_of_served_with(router, path, "").await
+}
+
+/// Like [`head_of_served`], with `headers` (`name: value\r\n` lines) added to the request.
+async fn head_of_served_with(router: Router, path: &str, headers: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let service = HttpService::bind("127.0.0.1:0".parse().unwrap(), router)
         .await
@@ -116,7 +121,8 @@ async fn head_of_served(router: Router, path: &str) -> String {
         let _ = stopped.await;
     }));
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n{headers}\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await.unwrap();
@@ -155,4 +161,53 @@ async fn a_page_keeps_the_content_security_policy_its_handler_set() {
         "{head}"
     );
     assert!(head.contains("x-frame-options: deny"), "{head}");
+}
+
+/// A route answering with the trace its handler ran in, in `x-handled-in`.
+fn trace_echo() -> Router {
+    Router::new().route(
+        "/echo",
+        axum::routing::get(|| async {
+            let seen = telemetry::current_trace().map(|t| t.to_string());
+            ([("x-handled-in", seen.unwrap_or_default())], "")
+        }),
+    )
+}
+
+/// The value of `name` in a lower-cased response head.
+fn header_in<'h>(head: &'h str, name: &str) -> Option<&'h str> {
+    head.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name}: ")))
+}
+
+#[tokio::test]
+async fn a_request_continues_its_callers_trace_and_names_its_own_span() {
+    let caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let head =
+        head_of_served_with(trace_echo(), "/echo", &format!("traceparent: {caller}\r\n")).await;
+    let answered = header_in(&head, "traceparent").expect("a traceparent answer");
+    let answered = telemetry::TraceContext::parse(answered).unwrap();
+    assert_eq!(
+        answered.trace_id(),
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+        "{head}"
+    );
+    assert_ne!(answered.span_id(), "00f067aa0ba902b7", "{head}");
+    assert_eq!(
+        header_in(&head, "x-handled-in"),
+        Some(answered.to_string().as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_request_without_a_readable_trace_starts_one() {
+    for sent in ["", "traceparent: 00-not-a-trace-01\r\n"] {
+        let head = head_of_served_with(trace_echo(), "/echo", sent).await;
+        let answered = header_in(&head, "traceparent").expect("a traceparent answer");
+        let answered = telemetry::TraceContext::parse(answered).expect("a valid traceparent");
+        assert_eq!(
+            header_in(&head, "x-handled-in"),
+            Some(answered.to_string().as_str())
+        );
+    }
 }

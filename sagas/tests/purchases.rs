@@ -236,3 +236,53 @@ async fn killing_the_purchase_processor_mid_stream_loses_and_repeats_nothing() {
     assert_eq!(stack.placed().await, PURCHASES, "each purchase placed once");
     stack.assert_ledgers_agree(&purchases).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_purchase_carries_its_requests_trace_through_every_step() {
+    let stack = Stack::start(3_000).await;
+    stack.provision("grace").await;
+    let caller = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let response = stack
+        .http()
+        .post(stack.api.url("/api/v1/purchases"))
+        .header("idempotency-key", "traced")
+        .header("traceparent", caller)
+        .json(&order("grace", 1_000, "pm_card_visa"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let purchases = stack.all_done(1, Duration::from_secs(30)).await;
+    let purchase = purchases.values().next().unwrap();
+    assert_eq!(purchase.status(), Some(PurchaseStatus::Completed));
+
+    // Every purchase command and event belongs to that trace, and so do the saga's grant
+    // command to the pool and the pool's grant (the pool's provisioning is another request's).
+    let trace_id = "0af7651916cd43dd8448eb211c80319c";
+    let topics = eventlog::Topics::new(&stack.kafka);
+    let read = |topic: String| {
+        let kafka = stack.kafka.clone();
+        async move {
+            let records = eventlog::read_topic(&kafka, &topic, support::PARTITIONS)
+                .await
+                .unwrap();
+            let traced = records
+                .iter()
+                .filter(|r| r.trace.is_some_and(|t| t.trace_id() == trace_id))
+                .count();
+            (topic, records.len(), traced)
+        }
+    };
+    for topic in [topics.purchase_commands(), topics.purchase_events()] {
+        let (topic, records, traced) = read(topic).await;
+        assert!(records > 0, "{topic} is empty");
+        assert_eq!(traced, records, "{topic}: every record carries the trace");
+    }
+    let (_, _, grant_commands) = read(topics.pool_commands()).await;
+    assert!(
+        grant_commands >= 1,
+        "the saga's grant command carries the trace"
+    );
+    let (_, _, pool_events) = read(topics.pool_events()).await;
+    assert_eq!(pool_events, 1, "the grant is the purchase's one pool event");
+}

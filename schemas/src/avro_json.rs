@@ -8,7 +8,7 @@
 //!
 //! Each output line has `schema_id` and `value` (see [`crate::json`] for the JSON shape),
 //! plus whatever metadata the format printed (`topic`, `partition`, `offset`,
-//! `timestamp`, `key`). A NULL payload (tombstone) is `"value": null`; a payload that
+//! `timestamp`, `headers`, `key`). A NULL payload (tombstone) is `"value": null`; a payload that
 //! does not decode is `"error"` and `"reason"`, and the command goes on with the next one.
 
 use std::io::{BufRead, Write};
@@ -29,7 +29,7 @@ usage: kcat -C -b <brokers> -t <topic> -e -f '%R%s' | leaky-avro-json [--registr
 Decodes Confluent-framed Avro values printed by kcat into one JSON object per line.
   --registry URL   Confluent API of the schema registry
                    (default: $LEAKY_SCHEMA_REGISTRY__URL, else http://127.0.0.1:8081/apis/ccompat/v7)
-  --format FORMAT  the kcat -f string used (default '%R%s'); may add %t %p %o %T and %K %k,
+  --format FORMAT  the kcat -f string used (default '%R%s'); may add %t %p %o %T %h and %K %k,
                    each text token followed by a separator, e.g. '%p %o %K %k%R%s'";
 
 /// Why the command line is wrong.
@@ -184,6 +184,13 @@ fn metadata(record: &KcatRecord) -> Map<String, Json> {
     }
     if let Some(timestamp) = record.timestamp {
         line.insert("timestamp".into(), json!(timestamp));
+    }
+    if let Some(headers) = &record.headers {
+        let headers: Map<String, Json> = headers
+            .iter()
+            .map(|(name, value)| (name.clone(), json!(value)))
+            .collect();
+        line.insert("headers".into(), Json::Object(headers));
     }
     match &record.key {
         None => {}

@@ -4,8 +4,9 @@
 //! given the same `-f` format string to cut its output into records. Payloads are binary,
 //! so they need a length before them: `%R` (4-byte big-endian, -1 for NULL) or `%S` (as
 //! text). The default format is `%R%s`. Metadata may come first, e.g.
-//! `%t %p %o %T %K %k%R%s`: text tokens (`%t %p %o %T %K %S`) must each be followed by a
-//! literal separator (a space, `\t`, ...), and `%k` needs `%K` before it.
+//! `%t %p %o %T %h %K %k%R%s`: text tokens (`%t %p %o %T %h %K %S`) must each be followed
+//! by a literal separator (a space, `\t`, ...), and `%k` needs `%K` before it. `%h` is the
+//! record's headers, `name=value` pairs separated by commas (e.g. its `traceparent`).
 
 use std::io::{self, BufRead};
 use std::str::FromStr;
@@ -36,6 +37,7 @@ enum TextField {
     Timestamp,
     KeyLength,
     ValueLength,
+    Headers,
 }
 
 /// Why a format string cannot be used to read kcat output back.
@@ -74,6 +76,7 @@ impl FromStr for Format {
                         b'T' => Raw::Text(TextField::Timestamp),
                         b'K' => Raw::Text(TextField::KeyLength),
                         b'S' => Raw::Text(TextField::ValueLength),
+                        b'h' => Raw::Text(TextField::Headers),
                         b'R' => Raw::Token(Token::BinaryValueLength),
                         b'k' => Raw::Token(Token::Key),
                         b's' => Raw::Token(Token::Value),
@@ -167,6 +170,8 @@ pub struct KcatRecord {
     pub offset: Option<i64>,
     /// `%T`, milliseconds since the epoch.
     pub timestamp: Option<i64>,
+    /// `%h`: each header's name and value, in order.
+    pub headers: Option<Vec<(String, String)>>,
     /// `%k`: `Some(None)` for a NULL key.
     pub key: Option<Option<Vec<u8>>>,
     /// `%s`: `None` for a NULL payload (a tombstone).
@@ -197,6 +202,7 @@ pub fn read_record(format: &Format, input: &mut impl BufRead) -> io::Result<Opti
                     TextField::Timestamp => record.timestamp = Some(number(&text)?),
                     TextField::KeyLength => key_length = number(&text)?,
                     TextField::ValueLength => value_length = number(&text)?,
+                    TextField::Headers => record.headers = Some(headers(&text)),
                 }
             }
             Token::BinaryValueLength => {
@@ -252,6 +258,17 @@ fn read_until(input: &mut impl BufRead, separator: u8) -> io::Result<String> {
     String::from_utf8(text).map_err(|e| invalid(e.to_string()))
 }
 
+/// kcat's `%h`: `name=value` pairs separated by commas; nothing for no headers.
+fn headers(text: &str) -> Vec<(String, String)> {
+    text.split(',')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((name, value)) => (name.to_owned(), value.to_owned()),
+            None => (pair.to_owned(), String::new()),
+        })
+        .collect()
+}
+
 fn number<T: FromStr>(text: &str) -> io::Result<T> {
     text.parse()
         .map_err(|_| invalid(format!("expected a number, found {text:?}")))
@@ -302,6 +319,20 @@ mod tests {
     }
 
     #[test]
+    fn headers_are_read_as_name_value_pairs() {
+        let input = b"traceparent=00-ab-cd-01,dlq.reason=x \0\0\0\0 \0\0\0\0";
+        let records = read_all("%h %R%s", &input[..]).unwrap();
+        assert_eq!(
+            records[0].headers,
+            Some(vec![
+                ("traceparent".to_owned(), "00-ab-cd-01".to_owned()),
+                ("dlq.reason".to_owned(), "x".to_owned()),
+            ])
+        );
+        assert_eq!(records[1].headers, Some(vec![]));
+    }
+
+    #[test]
     fn input_cut_short_inside_a_record_is_an_error() {
         let error = read_all(DEFAULT_FORMAT, &[0, 0, 0, 9, b'a']).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
@@ -316,13 +347,18 @@ mod tests {
             "%K%k%R%s",
             "%p%o%R%s",
             "%R%s%p",
-            "%h %R%s",
             "%R",
             r"\xZZ%R%s",
         ] {
             assert!(format.parse::<Format>().is_err(), "{format:?}");
         }
-        for format in ["%R%s", "%p %o %K %k%R%s\n", r"%t\x1f%p|%R%s", "100%% %R%s"] {
+        for format in [
+            "%R%s",
+            "%p %o %K %k%R%s\n",
+            r"%t\x1f%p|%R%s",
+            "100%% %R%s",
+            "%h %R%s",
+        ] {
             assert!(format.parse::<Format>().is_ok(), "{format:?}");
         }
     }

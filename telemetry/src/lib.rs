@@ -1,6 +1,10 @@
 //! Structured logs and metrics, set up the same way in every service.
 #![forbid(unsafe_code)]
 
+mod trace_context;
+
+pub use trace_context::{TRACEPARENT, TraceContext, current_trace, in_trace, next_hop};
+
 use prometheus::Registry;
 use tracing_subscriber::EnvFilter;
 

@@ -213,6 +213,7 @@ impl<K: Kind> Router<K> {
             epoch: handle.epoch,
             offset: message.offset(),
             payload: message.payload().map(<[u8]>::to_vec),
+            trace: eventlog::trace_of(message),
         };
         // A closed inbox means the task ended; the next look at ownership replaces it.
         let _ = handle.inbox.send(inbound).await;

@@ -13,6 +13,7 @@ use rdkafka::Offset;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::FutureProducer;
 use settings::KafkaSettings;
+use telemetry::TraceContext;
 use tokio::sync::mpsc;
 
 use super::Batching;
@@ -43,6 +44,8 @@ pub struct Inbound {
     pub epoch: u64,
     pub offset: i64,
     pub payload: Option<Vec<u8>>,
+    /// The trace the command belongs to, carried on to what it causes.
+    pub trace: Option<TraceContext>,
 }
 
 /// A request to read `partition` again from `to`.
@@ -249,6 +252,7 @@ impl<K: Kind> PartitionTask<K> {
                 Ok(envelope) => decoded.push(Command {
                     offset: record.offset,
                     envelope,
+                    trace: record.trace.unwrap_or_else(TraceContext::new_root),
                 }),
                 Err(error) if error.is_poison() => {
                     tracing::error!(partition = self.partition, offset = record.offset, %error, reason = error.reason(), "skipping an undecodable command");

@@ -22,6 +22,7 @@ use rdkafka::producer::FutureRecord;
 use rdkafka::producer::future_producer::DeliveryFuture;
 use rdkafka::{Offset, TopicPartitionList};
 use settings::KafkaSettings;
+use telemetry::TraceContext;
 
 use super::kind::Kind;
 use super::ledger::{Decision, PartitionLedger, RememberedOutcome, Undo};
@@ -221,11 +222,13 @@ impl<K: Kind> PartitionWriter<K> {
         let started = std::time::Instant::now();
         self.transactions.begin()?;
         let producer = self.transactions.producer();
-        let send = |topic: &str, partition: i32, key: &str, value: &[u8]| {
+        // Every record a command causes carries its trace on, as a span of its own.
+        let send = |topic: &str, partition: i32, key: &str, value: &[u8], trace: &TraceContext| {
             let record = FutureRecord::to(topic)
                 .partition(partition)
                 .key(key)
-                .payload(value);
+                .payload(value)
+                .headers(eventlog::trace_headers(&trace.child()));
             producer
                 .send_result(record)
                 .map_err(|(e, _)| TransactionError::Abortable(e))
@@ -245,7 +248,13 @@ impl<K: Kind> PartitionWriter<K> {
                     .encode_event(&command.envelope, event)
                     .await
                     .map_err(abortable)?;
-                deliveries.push(send(&events_topic, self.partition, &key, &value)?);
+                deliveries.push(send(
+                    &events_topic,
+                    self.partition,
+                    &key,
+                    &value,
+                    &command.trace,
+                )?);
                 caused_by.push(command.offset);
             }
         }
@@ -288,6 +297,7 @@ impl<K: Kind> PartitionWriter<K> {
                     self.partition,
                     &key,
                     &value,
+                    &command.trace,
                 )?);
             }
             let never_touched = K::Aggregate::default();
@@ -301,7 +311,13 @@ impl<K: Kind> PartitionWriter<K> {
             let value = wire.encode_reply(&reply).await.map_err(abortable)?;
             let reply_to = K::reply_to(envelope);
             let partition = partition_for(reply_to.as_bytes(), wire.replies_partitions);
-            pending.push(send(&wire.topics.replies(), partition, reply_to, &value)?);
+            pending.push(send(
+                &wire.topics.replies(),
+                partition,
+                reply_to,
+                &value,
+                &command.trace,
+            )?);
         }
 
         // Aggregates the batch touched stay marked (even if it aborts: an extra snapshot is
@@ -376,6 +392,8 @@ struct Decided<K: Kind> {
 pub struct Command<K: Kind> {
     pub offset: i64,
     pub envelope: K::Envelope,
+    /// The trace of the request that sent it: its events, reply and rejection carry it on.
+    pub trace: TraceContext,
 }
 
 fn remembered<K: Kind>(

@@ -10,16 +10,18 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use schemas::PurchaseCodec;
 use settings::KafkaSettings;
+use telemetry::TraceContext;
 use tokio::sync::mpsc;
 
 /// Rebuilds every purchase as the processor does on a takeover (the newest snapshot of each
 /// from `purchase.state`, then the events after the newest snapshot of the partition), then
-/// follows `purchase.events`, folding each event in and passing the purchase on.
+/// follows `purchase.events`, folding each event in and passing the purchase on with the
+/// trace of its newest event (none for a purchase rebuilt from its snapshot).
 pub(super) async fn follow_purchases(
     kafka: KafkaSettings,
     topics: Topics,
     codec: PurchaseCodec,
-    states: mpsc::Sender<(PurchaseId, Purchase)>,
+    states: mpsc::Sender<(PurchaseId, Purchase, Option<TraceContext>)>,
 ) -> anyhow::Result<()> {
     let events_topic = topics.purchase_events();
     let mut purchases: HashMap<PurchaseId, Purchase> = HashMap::new();
@@ -39,7 +41,7 @@ pub(super) async fn follow_purchases(
     }
     purchases.retain(|_, p| !p.status().is_none_or(|s| s.is_terminal()));
     for (id, purchase) in &purchases {
-        states.send((*id, purchase.clone())).await?;
+        states.send((*id, purchase.clone(), None)).await?;
     }
     let consumer: StreamConsumer = client_config(
         &kafka,
@@ -74,6 +76,7 @@ pub(super) async fn follow_purchases(
         if purchase.status().is_some_and(PurchaseStatus::is_terminal) {
             purchases.remove(&record.purchase_id);
         }
-        states.send((record.purchase_id, purchase)).await?;
+        let trace = eventlog::trace_of(&message);
+        states.send((record.purchase_id, purchase, trace)).await?;
     }
 }

@@ -55,7 +55,11 @@ impl PaymentClient {
 
     async fn call(&self, payment_id: &str, operation: &str, body: Option<Value>) -> PaymentAnswer {
         let url = format!("{}/v1/payments/{payment_id}/{operation}", self.base_url);
-        let mut request = self.http.post(&url);
+        // The provider sees the purchase's trace, so its logs can be joined with ours.
+        let mut request = self
+            .http
+            .post(&url)
+            .header(telemetry::TRACEPARENT, telemetry::next_hop().to_string());
         if let Some(body) = body {
             request = request.json(&body);
         }

@@ -22,7 +22,9 @@ use eventlog::{ClientRole, Topics, client_config};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use schemas::{PoolCommandEnvelope, PurchaseCodec, PurchaseCommandEnvelope, ReplyOutcome};
 use settings::{KafkaSettings, RegistrySettings};
+use telemetry::{TraceContext, in_trace};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use super::decide::{Action, PoolAnswer, StepTimeouts, next_action, payment_outcome, pool_outcome};
 use super::follow;
@@ -57,6 +59,8 @@ struct Effects {
 /// A purchase the saga is driving.
 struct Tracked {
     purchase: Purchase,
+    /// The trace of its newest event: the request that placed it, carried through each step.
+    trace: TraceContext,
     in_flight: bool,
     not_before: Instant,
 }
@@ -97,7 +101,7 @@ pub async fn run(
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     loop {
         tokio::select! {
-            Some((id, purchase)) = state_rx.recv() => track(&mut book, id, purchase),
+            Some((id, purchase, trace)) = state_rx.recv() => track(&mut book, id, purchase, trace),
             Some(id) = done_rx.recv() => {
                 if let Some(tracked) = book.get_mut(&id) {
                     tracked.in_flight = false;
@@ -124,27 +128,38 @@ pub async fn run(
             tracked.not_before = instant + pacing.retry;
             let step = tracked.purchase.awaiting();
             let (effects, done, id) = (Arc::clone(&effects), done.clone(), *id);
-            tokio::spawn(async move {
+            let trace = tracked.trace;
+            tokio::spawn(in_trace(trace, async move {
                 if let Some(step) = step {
-                    perform(&effects, id, step, action).await;
+                    let span = tracing::info_span!("step", trace_id = %trace.trace_id());
+                    perform(&effects, id, step, action).instrument(span).await;
                 }
                 let _ = done.send(id).await;
-            });
+            }));
         }
     }
 }
 
 /// Takes in a purchase's newest state: finished ones are dropped, others (re)decided now.
-fn track(book: &mut HashMap<PurchaseId, Tracked>, id: PurchaseId, purchase: Purchase) {
+fn track(
+    book: &mut HashMap<PurchaseId, Tracked>,
+    id: PurchaseId,
+    purchase: Purchase,
+    trace: Option<TraceContext>,
+) {
     if purchase.status().is_none_or(|s| s.is_terminal()) {
         book.remove(&id);
         return;
     }
     let tracked = book.entry(id).or_insert_with(|| Tracked {
         purchase: purchase.clone(),
+        trace: trace.unwrap_or_else(TraceContext::new_root),
         in_flight: false,
         not_before: Instant::now(),
     });
+    if let Some(trace) = trace {
+        tracked.trace = trace;
+    }
     // A new state means the last outcome was recorded: decide again at once.
     if tracked.purchase != purchase {
         tracked.not_before = Instant::now();
@@ -278,7 +293,10 @@ async fn record(effects: &Effects, id: PurchaseId, command: PurchaseCommand) -> 
     effects
         .producer
         .send(
-            FutureRecord::to(&topic).key(&key).payload(&value),
+            FutureRecord::to(&topic)
+                .key(&key)
+                .payload(&value)
+                .headers(eventlog::trace_headers(&telemetry::next_hop())),
             Duration::from_secs(5),
         )
         .await
