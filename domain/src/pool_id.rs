@@ -53,6 +53,24 @@ impl FromStr for Owner {
     }
 }
 
+impl Owner {
+    /// `user` or `org`: the part before the colon.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::User(_) => "user",
+            Self::Org(_) => "org",
+        }
+    }
+
+    /// The user's or org's id: the part after the colon.
+    pub fn id(&self) -> &str {
+        match self {
+            Self::User(id) => id.as_str(),
+            Self::Org(id) => id.as_str(),
+        }
+    }
+}
+
 impl TryFrom<String> for Owner {
     type Error = OwnerError;
     fn try_from(s: String) -> Result<Self, Self::Error> {

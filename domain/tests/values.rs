@@ -28,6 +28,9 @@ fn pool_ids_have_one_canonical_string_form() {
     let id: PoolId = "org:acme/gemini".parse().unwrap();
     assert_eq!(id.owner(), &Owner::Org(OrgId::parse("acme").unwrap()));
     assert_eq!(id.provider().as_str(), "gemini");
+    assert_eq!((id.owner().kind(), id.owner().id()), ("org", "acme"));
+    let user: Owner = "user:a.b_c-9".parse().unwrap();
+    assert_eq!((user.kind(), user.id()), ("user", "a.b_c-9"));
 }
 
 #[test]

@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use redis::aio::ConnectionManager;
@@ -16,9 +15,10 @@ use tokio::sync::OnceCell;
 use viewstore::BucketKeys;
 
 use crate::consistency::Freshness;
-use crate::params::{ReadOptions, WaitBounds, pool_id, request_options};
+use crate::params::{ReadOptions, WaitBounds, request_options};
 use crate::problem::Problem;
-use crate::quota::{Query_, answer, bad_path, unknown_pool};
+use crate::quota::{Query_, answer, unknown_pool};
+use crate::readable::ReadablePool;
 
 /// What the bucket handler shares.
 #[derive(Clone)]
@@ -73,14 +73,10 @@ const POLL: Duration = Duration::from_millis(10);
 /// `GET /api/v1/pools/{kind}/{id}/{provider}/buckets`: the pool's rate-limit buckets.
 pub async fn get_buckets(
     State(state): State<BucketState>,
-    caller: access::Identity,
-    path: Result<Path<(String, String, String)>, PathRejection>,
+    ReadablePool(pool): ReadablePool,
     query: Query_,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let Path((kind, id, provider)) = path.map_err(bad_path)?;
-    let pool = pool_id(&kind, &id, &provider)?;
-    caller.may_use_pool(&pool)?;
     let pool = pool.to_string();
     let ReadOptions { after, wait } = request_options(query, &headers, state.bounds)?;
     if let Some(token) = after {

@@ -9,6 +9,7 @@ mod params;
 pub mod problem;
 mod purchases;
 mod quota;
+mod readable;
 mod usage;
 
 use std::time::Duration;

@@ -12,9 +12,10 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use crate::consistency::{Freshness, wait_for};
-use crate::params::{ReadOptions, WaitBounds, owner, request_options};
+use crate::params::{ReadOptions, WaitBounds, request_options};
 use crate::problem::Problem;
-use crate::quota::{Query_, answer, bad_path, with_freshness};
+use crate::quota::{Query_, answer, with_freshness};
+use crate::readable::{ReadableOwner, bad_path};
 
 /// What the purchase handlers share.
 #[derive(Debug, Clone)]
@@ -70,14 +71,10 @@ pub async fn get_purchase(
 /// first.
 pub async fn get_owner_purchases(
     State(state): State<PurchaseState>,
-    caller: Identity,
-    path: Result<Path<(String, String)>, PathRejection>,
+    ReadableOwner(owner): ReadableOwner,
     query: Query_,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let Path((kind, id)) = path.map_err(bad_path)?;
-    let owner = owner(&kind, &id)?;
-    caller.may_use_pools_of(&owner)?;
     let Query(pairs) =
         query.map_err(|rejection| Problem::invalid_parameter("query", rejection.body_text()))?;
     let (filter, read): (Vec<_>, Vec<_>) = pairs
@@ -95,7 +92,7 @@ pub async fn get_owner_purchases(
     let (status, limit) = listing_filter(&filter)?;
     let options = request_options(Ok(Query(read)), &headers, state.bounds)?;
     let freshness = settle(&state, options).await?;
-    let rows = owner_purchases(&state.db, &kind, &id, status, limit).await?;
+    let rows = owner_purchases(&state.db, owner.kind(), owner.id(), status, limit).await?;
     Ok(answer(
         json!({
             "owner": owner.to_string(),

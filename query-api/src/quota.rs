@@ -1,17 +1,17 @@
 //! Reads of the Postgres quota view: a pool, its open holds, an owner's quota.
 
-use access::Identity;
 use axum::Json;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use crate::consistency::{Freshness, wait_for};
-use crate::params::{ReadOptions, WaitBounds, owner, pool_id, request_options};
+use crate::params::{ReadOptions, WaitBounds, request_options};
 use crate::problem::Problem;
+use crate::readable::{ReadableOwner, ReadablePool};
 
 /// What the quota handlers share.
 #[derive(Debug, Clone)]
@@ -29,14 +29,10 @@ pub(crate) type Query_ = Result<Query<Vec<(String, String)>>, QueryRejection>;
 /// `GET /api/v1/pools/{kind}/{id}/{provider}`: one pool's balance, tier and policy.
 pub async fn get_pool(
     State(state): State<QuotaState>,
-    caller: Identity,
-    path: Result<Path<(String, String, String)>, PathRejection>,
+    ReadablePool(pool): ReadablePool,
     query: Query_,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let Path((kind, id, provider)) = path.map_err(bad_path)?;
-    let pool = pool_id(&kind, &id, &provider)?;
-    caller.may_use_pool(&pool)?;
     let pool = pool.to_string();
     let freshness = settle(&state, query, &headers).await?;
     let row = quotaview::pool(&state.db, &pool).await?;
@@ -49,14 +45,10 @@ pub async fn get_pool(
 /// `GET /api/v1/pools/{kind}/{id}/{provider}/reservations`: the pool's open holds.
 pub async fn get_reservations(
     State(state): State<QuotaState>,
-    caller: Identity,
-    path: Result<Path<(String, String, String)>, PathRejection>,
+    ReadablePool(pool): ReadablePool,
     query: Query_,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let Path((kind, id, provider)) = path.map_err(bad_path)?;
-    let pool = pool_id(&kind, &id, &provider)?;
-    caller.may_use_pool(&pool)?;
     let pool = pool.to_string();
     let freshness = settle(&state, query, &headers).await?;
     if quotaview::pool(&state.db, &pool).await?.is_none() {
@@ -72,23 +64,19 @@ pub async fn get_reservations(
 /// `GET /api/v1/quota/{kind}/{id}`: an owner's totals across providers, and each pool.
 pub async fn get_owner_quota(
     State(state): State<QuotaState>,
-    caller: Identity,
-    path: Result<Path<(String, String)>, PathRejection>,
+    ReadableOwner(owner): ReadableOwner,
     query: Query_,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let Path((kind, id)) = path.map_err(bad_path)?;
-    let owner = owner(&kind, &id)?;
-    caller.may_use_pools_of(&owner)?;
     let freshness = settle(&state, query, &headers).await?;
-    let totals = quotaview::owner_totals(&state.db, &kind, &id).await?;
+    let totals = quotaview::owner_totals(&state.db, owner.kind(), owner.id()).await?;
     let Some(totals) = totals else {
         return Err(with_freshness(
             Problem::not_found(format!("{owner} has no pool")),
             freshness,
         ));
     };
-    let pools = quotaview::owner_pools(&state.db, &kind, &id).await?;
+    let pools = quotaview::owner_pools(&state.db, owner.kind(), owner.id()).await?;
     Ok(answer(
         json!({
             "owner": owner.to_string(),
@@ -109,12 +97,11 @@ pub async fn get_owner_quota(
 /// `GET /api/v1/quota/{kind}/{id}/{provider}`: an owner's quota for one provider.
 pub async fn get_owner_provider_quota(
     state: State<QuotaState>,
-    caller: Identity,
-    path: Result<Path<(String, String, String)>, PathRejection>,
+    pool: ReadablePool,
     query: Query_,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    get_pool(state, caller, path, query, headers).await
+    get_pool(state, pool, query, headers).await
 }
 
 /// Parses the read options and, given a token, waits for the view to pass it.
@@ -161,8 +148,4 @@ pub(crate) fn with_freshness(problem: Problem, freshness: Option<Freshness>) -> 
         Some(freshness) => problem.with("consistency", json!(freshness)),
         None => problem,
     }
-}
-
-pub(crate) fn bad_path(rejection: PathRejection) -> Problem {
-    Problem::invalid_parameter("path", rejection.body_text())
 }
