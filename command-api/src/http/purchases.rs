@@ -120,7 +120,8 @@ pub async fn place(
         }
     };
     let mut response = answer(&reply, json!({ "purchase_id": purchase_id.to_string() }));
-    // No Location header yet: purchases become readable through the query API's views.
+    // No Location header: the purchase is read from the query API (`GET /api/v1/purchases/{id}`),
+    // another service, with the reply's consistency token.
     if reply.outcome == ReplyOutcome::Accepted {
         *response.status_mut() = StatusCode::CREATED;
     }
