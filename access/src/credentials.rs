@@ -12,7 +12,7 @@ use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use domain::{OrgId, UserId};
 use problem::Problem;
-use settings::KafkaSettings;
+use settings::{KafkaSettings, RegistrySettings};
 use tokio::sync::OnceCell;
 
 use crate::{AccessSettings, Identity};
@@ -43,15 +43,28 @@ impl probes::DependencyCheck for Credentials {
 }
 
 impl Credentials {
-    /// Starts fetching the JWKS of `access` and following the auth log of `kafka`, in the
-    /// background and retrying until both work.
-    pub fn connect(access: AccessSettings, kafka: KafkaSettings) -> Self {
+    /// Starts fetching the JWKS of `access` and following the auth log of `kafka` (its
+    /// Avro values decoded through `registry`), in the background and retrying until both work.
+    pub fn connect(
+        access: AccessSettings,
+        kafka: KafkaSettings,
+        registry: RegistrySettings,
+    ) -> Self {
         let credentials = Self::default();
-        tokio::spawn(credentials.clone().fetch_and_follow(access, kafka));
+        tokio::spawn(
+            credentials
+                .clone()
+                .fetch_and_follow(access, kafka, registry),
+        );
         credentials
     }
 
-    async fn fetch_and_follow(self, access: AccessSettings, kafka: KafkaSettings) {
+    async fn fetch_and_follow(
+        self,
+        access: AccessSettings,
+        kafka: KafkaSettings,
+        registry: RegistrySettings,
+    ) {
         let http = reqwest::Client::new();
         loop {
             let fetched = async {
@@ -76,7 +89,7 @@ impl Credentials {
             }
         }
         loop {
-            match auth::log::follow(&kafka).await {
+            match auth::log::follow(&kafka, &registry).await {
                 Ok(view) => {
                     let _ = self.directory.set(view);
                     tracing::info!("following the auth log");

@@ -3,79 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use domain::{OrgId, Tier, UserId};
-use serde::{Deserialize, Serialize};
+use domain::{OrgId, UserId};
+use serde::Serialize;
 
-/// What a user may do; each role spends at the tier of the same name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Role {
-    /// Spends from their own pools (and their orgs').
-    User,
-    /// A paying user.
-    Pro,
-    /// A member of an enterprise contract.
-    Enterprise,
-    /// Manages pools, policies and memberships.
-    Admin,
-}
-
-impl Role {
-    /// The tier a role's pools get.
-    pub fn tier(self) -> Tier {
-        match self {
-            Self::User => Tier::User,
-            Self::Pro => Tier::Pro,
-            Self::Enterprise => Tier::Enterprise,
-            Self::Admin => Tier::Admin,
-        }
-    }
-}
-
-/// A fact about users and keys, as stored in `auth.events` (JSON, keyed by user id).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type")]
-pub enum AuthEvent {
-    /// A user registered, with their password's Argon2id hash (PHC string).
-    UserRegistered {
-        user: UserId,
-        password_hash: String,
-        role: Role,
-        at_ms: i64,
-    },
-    /// A user joined an org (an admin decided).
-    OrgMembershipGranted {
-        user: UserId,
-        org: OrgId,
-        at_ms: i64,
-    },
-    /// A key was issued; only its SHA-256 is kept.
-    ApiKeyCreated {
-        user: UserId,
-        key_id: String,
-        sha256: String,
-        name: String,
-        at_ms: i64,
-    },
-    /// A key was revoked.
-    ApiKeyRevoked {
-        user: UserId,
-        key_id: String,
-        at_ms: i64,
-    },
-}
-
-impl AuthEvent {
-    /// The user it is about (the record key).
-    pub fn user(&self) -> &UserId {
-        match self {
-            Self::UserRegistered { user, .. }
-            | Self::OrgMembershipGranted { user, .. }
-            | Self::ApiKeyCreated { user, .. }
-            | Self::ApiKeyRevoked { user, .. } => user,
-        }
-    }
-}
+/// The facts of the log and the roles they grant live in the pure domain; here they are
+/// folded into a directory.
+pub use domain::{AuthEvent, Role};
 
 /// A registered user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,7 +85,7 @@ impl Directory {
                 key_id,
                 sha256,
                 name,
-                at_ms,
+                at,
             } => {
                 self.by_hash.insert(sha256.clone(), key_id.clone());
                 self.keys.insert(
@@ -161,7 +94,7 @@ impl Directory {
                         user: user.clone(),
                         name: name.clone(),
                         sha256: sha256.clone(),
-                        created_at_ms: *at_ms,
+                        created_at_ms: at.as_millis(),
                         revoked: false,
                     },
                 );
@@ -225,6 +158,10 @@ impl Directory {
 mod tests {
     use super::*;
 
+    fn t(ms: i64) -> domain::Timestamp {
+        domain::Timestamp::from_millis(ms).unwrap()
+    }
+
     fn alice() -> UserId {
         UserId::parse("alice").unwrap()
     }
@@ -235,7 +172,7 @@ mod tests {
             user: alice(),
             password_hash: "h".into(),
             role: Role::User,
-            at_ms: 1,
+            at: t(1),
         });
         directory
     }
@@ -247,7 +184,7 @@ mod tests {
             user: alice(),
             password_hash: "x".into(),
             role: Role::Admin,
-            at_ms: 2,
+            at: t(2),
         };
         assert_eq!(directory.register(again), Err(Refusal::UserExists(alice())));
     }
@@ -260,13 +197,13 @@ mod tests {
             key_id: "k1".into(),
             sha256: "abc".into(),
             name: "ci".into(),
-            at_ms: 2,
+            at: t(2),
         });
         assert_eq!(directory.live_key("abc").unwrap().0, "k1");
         directory.apply(&AuthEvent::ApiKeyRevoked {
             user: alice(),
             key_id: "k1".into(),
-            at_ms: 3,
+            at: t(3),
         });
         assert!(directory.live_key("abc").is_none());
         assert!(directory.keys_of(&alice())[0].1.revoked);
@@ -280,19 +217,19 @@ mod tests {
             user: bob.clone(),
             password_hash: "h".into(),
             role: Role::User,
-            at_ms: 1,
+            at: t(1),
         });
         directory.apply(&AuthEvent::ApiKeyCreated {
             user: alice(),
             key_id: "k1".into(),
             sha256: "abc".into(),
             name: "ci".into(),
-            at_ms: 2,
+            at: t(2),
         });
         let theft = AuthEvent::ApiKeyRevoked {
             user: bob,
             key_id: "k1".into(),
-            at_ms: 3,
+            at: t(3),
         };
         assert_eq!(
             directory.about_user(theft),

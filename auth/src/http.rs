@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use domain::{OrgId, UserId};
+use domain::{OrgId, Timestamp, UserId};
 use problem::Problem;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -48,6 +48,11 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// When an event happens. The clock reads between 1970 and 9999, so the fallback is never taken.
+fn now() -> Timestamp {
+    Timestamp::from_millis(now_ms()).unwrap_or(Timestamp::EPOCH)
 }
 
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Problem> {
@@ -137,7 +142,7 @@ async fn register(State(state): State<AuthState>, bytes: Bytes) -> Result<Respon
         user: user.clone(),
         password_hash: password_hash.clone(),
         role,
-        at_ms: now_ms(),
+        at: now(),
     };
     decide_and_record(&state, event, |d, e| d.register(e)).await?;
     // Another instance may have registered the name first: the log's first event wins.
@@ -233,7 +238,7 @@ async fn create_key(
         key_id: key_id.clone(),
         sha256: secrets::key_hash(&raw),
         name: name.clone(),
-        at_ms: now_ms(),
+        at: now(),
     };
     decide_and_record(&state, event, |d, e| d.about_user(e)).await?;
     // The only time the raw key is ever shown.
@@ -264,7 +269,7 @@ async fn revoke_key(
     let event = AuthEvent::ApiKeyRevoked {
         user,
         key_id,
-        at_ms: now_ms(),
+        at: now(),
     };
     decide_and_record(&state, event, |d, e| d.about_user(e)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -295,7 +300,7 @@ async fn add_member(
     let event = AuthEvent::OrgMembershipGranted {
         user,
         org,
-        at_ms: now_ms(),
+        at: now(),
     };
     decide_and_record(&state, event, |d, e| d.about_user(e)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use probes::{HttpService, Readiness};
 use serde::{Deserialize, Serialize};
-use settings::{HttpSettings, KafkaSettings};
+use settings::{HttpSettings, KafkaSettings, RegistrySettings};
 
 pub use directory::Role;
 pub use tokens::{Claims, Signer, TokenError, Verifier};
@@ -29,6 +29,8 @@ pub const SERVICE: &str = "auth";
 pub struct Config {
     pub auth: AuthSettings,
     pub kafka: KafkaSettings,
+    /// Where the Avro schema of `auth.events` is registered and looked up.
+    pub schema_registry: RegistrySettings,
 }
 
 /// The `[auth]` section.
@@ -73,17 +75,20 @@ pub async fn build(config: Config) -> anyhow::Result<HttpService> {
             tokio::task::spawn_blocking(Signer::generate).await??
         }
     };
-    let view = log::follow(&config.kafka).await?;
+    let view = log::follow(&config.kafka, &config.schema_registry).await?;
+    let metrics = telemetry::metrics_registry(SERVICE);
+    metrics.register(Box::new(view.skipped_records()))?;
     let state = http::AuthState {
         settings: Arc::new(config.auth.clone()),
         signer,
         view,
-        appender: log::Appender::new(&config.kafka)?,
+        appender: log::Appender::new(&config.kafka, &config.schema_registry)?,
         writes: Arc::default(),
     };
-    let readiness = Readiness::new().with(eventlog::KafkaCheck::new(config.kafka.clone()));
-    let router =
-        probes::router(readiness, telemetry::metrics_registry(SERVICE)).merge(http::routes(state));
+    let readiness = Readiness::new()
+        .with(eventlog::KafkaCheck::new(config.kafka.clone()))
+        .with(schemas::RegistryCheck::new(config.schema_registry.clone()));
+    let router = probes::router(readiness, metrics).merge(http::routes(state));
     Ok(HttpService::bind(config.auth.listen, router).await?)
 }
 

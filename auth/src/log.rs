@@ -1,21 +1,36 @@
 //! The `auth.events` topic: one partition (a total order; auth traffic is small), kept
-//! forever, JSON values keyed by user id. Every reader — the auth service itself and each
-//! gateway's key cache — follows it with [`follow`], so a revocation reaches every cache
-//! as fast as the log carries it.
+//! forever, keyed by user id, its values Avro (`dev.leakytokens.AuthEventRecord`, registered
+//! under `<topic>-value` like every other topic). Every reader — the auth service itself
+//! and each service checking API keys — follows it with [`follow`], so a revocation
+//! reaches every cache as fast as the log carries it.
+//!
+//! A follower never skips a record it could read later: while the schema registry cannot
+//! be asked it waits and retries, because skipping a revocation would leave a revoked key
+//! working (fail open). Only a record that can never be read ([`schemas::DecodeError::is_poison`]:
+//! not Confluent-framed, e.g. a JSON record from before the log was Avro, or not an auth
+//! event) is skipped, with a warning and a count ([`DirectoryView::skipped_records`]).
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use eventlog::{ClientRole, client_config, end_offset};
+use prometheus::IntCounter;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
-use settings::KafkaSettings;
+use schemas::AuthCodec;
+use settings::{KafkaSettings, RegistrySettings};
 use tokio::sync::watch;
 
 use crate::directory::{AuthEvent, Directory};
+
+/// The first wait before asking an unreachable registry again; it doubles up to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+
+/// The longest wait between two attempts to read a record while the registry is unreachable.
+const RETRY_MAX: Duration = Duration::from_secs(5);
 
 /// The topic's name in the deployment of `kafka`.
 pub fn topic(kafka: &KafkaSettings) -> String {
@@ -47,12 +62,15 @@ pub struct DirectoryView {
     /// Asks the broker where the log ends, to catch up on demand.
     watermarks: Arc<StreamConsumer>,
     topic: String,
+    /// Records skipped because they can never be read.
+    skipped: IntCounter,
 }
 
 impl std::fmt::Debug for DirectoryView {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DirectoryView")
             .field("position", &*self.position.borrow())
+            .field("skipped", &self.skipped.get())
             .finish_non_exhaustive()
     }
 }
@@ -85,6 +103,12 @@ impl DirectoryView {
         }
     }
 
+    /// How many records were skipped because they can never be read, as a counter a
+    /// service may register (`auth_log_skipped_records_total`).
+    pub fn skipped_records(&self) -> IntCounter {
+        self.skipped.clone()
+    }
+
     /// Waits until the event at `offset` has been applied (read-your-writes), at most 10 s.
     pub async fn caught_up_to(&self, offset: i64) -> bool {
         let mut position = self.position.clone();
@@ -97,9 +121,13 @@ impl DirectoryView {
     }
 }
 
-/// Starts following the log from its beginning; returns once what was there at the start
-/// has been applied.
-pub async fn follow(kafka: &KafkaSettings) -> anyhow::Result<DirectoryView> {
+/// Starts following the log from its beginning, decoding through the registry in
+/// `registry`; returns once what was there at the start has been applied.
+pub async fn follow(
+    kafka: &KafkaSettings,
+    registry: &RegistrySettings,
+) -> anyhow::Result<DirectoryView> {
+    let codec = AuthCodec::new(registry)?;
     ensure_topic(kafka).await?;
     let name = topic(kafka);
     let consumer: StreamConsumer = client_config(
@@ -115,32 +143,17 @@ pub async fn follow(kafka: &KafkaSettings) -> anyhow::Result<DirectoryView> {
     consumer.assign(&assignment)?;
     let directory = Arc::new(RwLock::new(Directory::default()));
     let (moved, position) = watch::channel(0);
-    let shared = Arc::clone(&directory);
-    tokio::spawn(async move {
-        loop {
-            match consumer.recv().await {
-                Ok(message) => {
-                    let event = message.payload().map(serde_json::from_slice::<AuthEvent>);
-                    match event {
-                        Some(Ok(event)) => shared
-                            .write()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .apply(&event),
-                        other => tracing::warn!(
-                            offset = message.offset(),
-                            ?other,
-                            "skipping an unreadable auth event"
-                        ),
-                    }
-                    let _ = moved.send(message.offset() + 1);
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "auth log consumer");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-            }
-        }
-    });
+    let skipped = IntCounter::new(
+        "auth_log_skipped_records_total",
+        "Records of the auth log skipped because they can never be read",
+    )?;
+    let applying = tokio::spawn(apply_all(
+        consumer,
+        codec,
+        Arc::clone(&directory),
+        moved,
+        skipped.clone(),
+    ));
     let watermarks: StreamConsumer = client_config(
         kafka,
         &ClientRole::Consumer {
@@ -153,11 +166,83 @@ pub async fn follow(kafka: &KafkaSettings) -> anyhow::Result<DirectoryView> {
         position,
         watermarks: Arc::new(watermarks),
         topic: name,
+        skipped,
     };
     if end > 0 && !view.caught_up_to(end - 1).await {
+        // The caller may try again; this follower must not go on in the background.
+        applying.abort();
         anyhow::bail!("could not read the auth log up to its end ({end})");
     }
     Ok(view)
+}
+
+/// Applies every record of the log in offset order, forever, moving `moved` past each.
+async fn apply_all(
+    consumer: StreamConsumer,
+    codec: AuthCodec,
+    directory: Arc<RwLock<Directory>>,
+    moved: watch::Sender<i64>,
+    skipped: IntCounter,
+) {
+    loop {
+        let (offset, payload) = match consumer.recv().await {
+            Ok(message) => (message.offset(), message.payload().map(<[u8]>::to_vec)),
+            Err(error) => {
+                tracing::warn!(%error, "auth log consumer");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        let decoded = match payload {
+            Some(bytes) => read(&codec, &bytes, offset).await,
+            None => Err(("no_value", "the record has no value".to_owned())),
+        };
+        match decoded {
+            Ok(event) => directory
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .apply(&event),
+            Err((reason, detail)) => {
+                skipped.inc();
+                tracing::warn!(
+                    offset,
+                    reason,
+                    detail,
+                    "skipping an auth event that can never be read"
+                );
+            }
+        }
+        let _ = moved.send(offset + 1);
+    }
+}
+
+/// The event in `bytes`, or why it can never be read (a short reason and the detail).
+///
+/// While the registry cannot be asked, waits and asks again (backing off up to
+/// [`RETRY_MAX`]) for as long as it takes: the record is probably fine, and skipping it
+/// could skip a revocation. Everything after it waits too, which is the point.
+async fn read(
+    codec: &AuthCodec,
+    bytes: &[u8],
+    offset: i64,
+) -> Result<AuthEvent, (&'static str, String)> {
+    let mut wait = RETRY_FIRST;
+    loop {
+        match codec.decode_event(bytes).await {
+            Ok(event) => return Ok(event),
+            Err(error) if error.is_poison() => return Err((error.reason(), error.to_string())),
+            Err(error) => {
+                tracing::warn!(
+                    offset,
+                    %error,
+                    retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "cannot read an auth event while the schema registry is unreachable; retrying"
+                );
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(RETRY_MAX);
+            }
+        }
+    }
 }
 
 /// Appends events to the log.
@@ -165,6 +250,7 @@ pub async fn follow(kafka: &KafkaSettings) -> anyhow::Result<DirectoryView> {
 pub struct Appender {
     producer: FutureProducer,
     topic: String,
+    codec: AuthCodec,
 }
 
 impl std::fmt::Debug for Appender {
@@ -176,17 +262,19 @@ impl std::fmt::Debug for Appender {
 }
 
 impl Appender {
-    /// An idempotent producer to the topic.
-    pub fn new(kafka: &KafkaSettings) -> anyhow::Result<Self> {
+    /// An idempotent producer to the topic, encoding through the registry in `registry`.
+    pub fn new(kafka: &KafkaSettings, registry: &RegistrySettings) -> anyhow::Result<Self> {
         Ok(Self {
             producer: client_config(kafka, &ClientRole::Producer).create()?,
             topic: topic(kafka),
+            codec: AuthCodec::new(registry)?,
         })
     }
 
-    /// Appends `event`; returns its offset.
+    /// Appends `event` (registering the schema under `<topic>-value` on first use);
+    /// returns its offset.
     pub async fn append(&self, event: &AuthEvent) -> anyhow::Result<i64> {
-        let value = serde_json::to_vec(event)?;
+        let value = self.codec.encode_event(&self.topic, event).await?;
         let key = event.user().to_string();
         let delivery = self
             .producer

@@ -36,7 +36,11 @@ pub async fn build(config: Config) -> anyhow::Result<HttpService> {
         config.schema_registry.clone(),
         instance_id,
     ));
-    let credentials = Credentials::connect(config.access.clone(), config.kafka.clone());
+    let credentials = Credentials::connect(
+        config.access.clone(),
+        config.kafka.clone(),
+        config.schema_registry.clone(),
+    );
     let state = AppState {
         dispatcher,
         pools: Arc::new(config.pools.clone()),

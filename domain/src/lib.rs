@@ -10,10 +10,12 @@
 //! - [`aggregate`]: the `Aggregate` trait and replay helpers.
 //! - [`pool`]: the `TokenPool` aggregate (commands, events, rejections, state).
 //! - [`purchase`]: the `Purchase` aggregate (the purchase saga's steps and compensation).
+//! - [`auth`]: roles and the facts of the auth log (users, memberships, API keys).
 #![forbid(unsafe_code)]
 
 pub mod actor;
 pub mod aggregate;
+pub mod auth;
 pub mod ids;
 pub mod names;
 pub mod policy;
@@ -27,6 +29,7 @@ pub mod tokens;
 
 pub use actor::{Actor, ActorError};
 pub use aggregate::{Aggregate, Ctx, apply_all, execute, replay};
+pub use auth::{AuthEvent, Role};
 pub use ids::{CommandId, GrantId, IdError, PurchaseId, ReservationId};
 pub use names::{NameError, OrgId, ProviderName, ServiceName, UserId};
 pub use policy::{

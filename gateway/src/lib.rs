@@ -76,7 +76,11 @@ impl Gateway {
             config.schema_registry.clone(),
             format!("gateway-{}", uuid::Uuid::new_v4().simple()),
         ));
-        let credentials = Credentials::connect(config.access.clone(), config.kafka.clone());
+        let credentials = Credentials::connect(
+            config.access.clone(),
+            config.kafka.clone(),
+            config.schema_registry.clone(),
+        );
         let registry = telemetry::metrics_registry(SERVICE);
         let inflight = Inflight::default();
         let holds = Holds {

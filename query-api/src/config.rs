@@ -4,7 +4,10 @@ use std::net::SocketAddr;
 
 use access::AccessSettings;
 use serde::{Deserialize, Serialize};
-use settings::{CassandraSettings, HttpSettings, KafkaSettings, PostgresSettings, RedisSettings};
+use settings::{
+    CassandraSettings, HttpSettings, KafkaSettings, PostgresSettings, RedisSettings,
+    RegistrySettings,
+};
 
 /// Configuration of the service.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -17,6 +20,8 @@ pub struct Config {
     /// it), partition count (a pool's consistency tokens all come from its partition), and
     /// the brokers carrying the auth log that API keys are checked against.
     pub kafka: KafkaSettings,
+    /// Where the Avro schema of the auth log's values is looked up.
+    pub schema_registry: RegistrySettings,
     /// Whose credentials are accepted.
     #[serde(default)]
     pub access: AccessSettings,
@@ -81,6 +86,7 @@ impl Default for Config {
             redis: RedisSettings::default(),
             cassandra: CassandraSettings::default(),
             kafka: KafkaSettings::default(),
+            schema_registry: RegistrySettings::default(),
             access: AccessSettings::default(),
             projectors: ViewKeySettings::default(),
         }

@@ -33,7 +33,11 @@ pub const SERVICE: &str = "query-api";
 
 /// The service, bound and ready to run.
 pub async fn build(config: Config) -> anyhow::Result<HttpService> {
-    let credentials = Credentials::connect(config.access.clone(), config.kafka.clone());
+    let credentials = Credentials::connect(
+        config.access.clone(),
+        config.kafka.clone(),
+        config.schema_registry.clone(),
+    );
     let readiness = Readiness::new()
         .with(credentials.clone())
         .with(PostgresCheck::lazy(&config.postgres)?)

@@ -87,6 +87,14 @@ pub enum Mismatch {
 /// [`is_poison`](Self::is_poison) tells a consumer whether the record itself is at fault
 /// (send it to the dead-letter topic with [`reason`](Self::reason) and go on) or the
 /// registry is (retry later; the record is probably fine).
+///
+/// Only [`RegistryUnavailable`](Self::RegistryUnavailable) is transient: the registry did
+/// not answer, so nothing is known about the record, and a consumer that must not lose
+/// records (the auth log's followers: a skipped revocation fails open) retries it until it
+/// decodes. Every other variant is an answer that asking again would not change: the bytes
+/// are not framed (e.g. a JSON value), or the registry said it has no such schema id (ids
+/// are never reused or deleted; a registry that lost its storage needs an operator), or
+/// the writer's schema is not one this code can read as the expected kind.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
     /// The payload does not start with the Confluent magic byte and a schema id.

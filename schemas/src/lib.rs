@@ -9,10 +9,13 @@
 //!   purchase topics' values, and [`PurchaseCodec`] for them.
 //! - [`PoolCodec`]: those values to Confluent-framed bytes and back, registering schemas
 //!   and looking writer schemas up through a caching [`SchemaRegistry`].
+//! - [`AuthCodec`]: the values of `auth.events`, [`domain::AuthEvent`] itself mapped to
+//!   its record (there is no envelope: the events carry no command or actor).
 //! - [`compat`]: whether a schema version can read everything the older ones wrote.
 //! - [`avro_json`], [`kcat`] and [`json`]: the `leaky-avro-json` decoder for `kcat` output.
 #![forbid(unsafe_code)]
 
+mod auth;
 pub mod avro_json;
 mod check;
 mod codec;
@@ -34,6 +37,7 @@ pub mod topic;
 mod value;
 pub mod wire;
 
+pub use auth::AuthCodec;
 pub use check::RegistryCheck;
 pub use codec::PoolCodec;
 pub use datum::{

@@ -4,6 +4,7 @@
 use apache_avro::Schema;
 use apache_avro::schema::{Name, ResolvedSchema};
 
+use crate::auth::{AUTH_EVENT, ROLE};
 use crate::datum::current_schema;
 use crate::pool::{COMMAND, EVENT, GRANT_SOURCE, OVERAGE, STRATEGY, TIER};
 use crate::purchase::{FAILURE_CODE, PURCHASE_COMMAND, PURCHASE_EVENT};
@@ -88,4 +89,11 @@ fn the_purchase_unions_and_failure_codes_follow_their_schemas() {
     for kind in [TopicKind::PurchaseCommands, TopicKind::PurchaseEvents] {
         assert_eq!(symbols(kind, "FailureCode"), FAILURE_CODE.symbols());
     }
+}
+
+#[test]
+fn the_auth_event_union_and_roles_follow_their_schema() {
+    let events = branches(TopicKind::AuthEvents, "AuthEventRecord", "event");
+    assert_eq!(events, AUTH_EVENT.branches);
+    assert_eq!(symbols(TopicKind::AuthEvents, "Role"), ROLE.symbols());
 }

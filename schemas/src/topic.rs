@@ -26,11 +26,13 @@ pub enum TopicKind {
     PurchaseEvents,
     /// `purchase.state`: [`PurchaseSnapshot`](crate::PurchaseSnapshot).
     PurchaseState,
+    /// `auth.events`: [`AuthEvent`](domain::AuthEvent).
+    AuthEvents,
 }
 
 impl TopicKind {
     /// Every topic kind with Avro values.
-    pub const ALL: [TopicKind; 8] = [
+    pub const ALL: [TopicKind; 9] = [
         TopicKind::PoolCommands,
         TopicKind::PoolEvents,
         TopicKind::PoolState,
@@ -39,6 +41,7 @@ impl TopicKind {
         TopicKind::PurchaseCommands,
         TopicKind::PurchaseEvents,
         TopicKind::PurchaseState,
+        TopicKind::AuthEvents,
     ];
 
     /// Position in [`TopicKind::ALL`].
@@ -52,6 +55,7 @@ impl TopicKind {
             Self::PurchaseCommands => 5,
             Self::PurchaseEvents => 6,
             Self::PurchaseState => 7,
+            Self::AuthEvents => 8,
         }
     }
 
@@ -66,6 +70,7 @@ impl TopicKind {
             Self::PurchaseCommands => "purchase.commands",
             Self::PurchaseEvents => "purchase.events",
             Self::PurchaseState => "purchase.state",
+            Self::AuthEvents => "auth.events",
         }
     }
 
@@ -90,6 +95,7 @@ impl TopicKind {
             Self::PurchaseCommands => "dev.leakytokens.PurchaseCommandRecord",
             Self::PurchaseEvents => "dev.leakytokens.PurchaseEventRecord",
             Self::PurchaseState => "dev.leakytokens.PurchaseSnapshotRecord",
+            Self::AuthEvents => "dev.leakytokens.AuthEventRecord",
         }
     }
 
@@ -107,6 +113,7 @@ impl TopicKind {
             Self::PurchaseCommands => &[include_str!("../avro/purchase.commands/v1.avsc")],
             Self::PurchaseEvents => &[include_str!("../avro/purchase.events/v1.avsc")],
             Self::PurchaseState => &[include_str!("../avro/purchase.state/v1.avsc")],
+            Self::AuthEvents => &[include_str!("../avro/auth.events/v1.avsc")],
         }
     }
 

@@ -11,17 +11,17 @@ use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use schemas::{PoolCodec, PoolEventEnvelope, TopicKind};
+use schemas::{AuthCodec, PoolCodec, PoolEventEnvelope, TopicKind};
 use serde_json::{Value, json};
-use support::examples::events;
+use support::examples::{auth_events, events};
 use support::{alice, command_id, pool_id};
 
 fn brokers() -> String {
     testkit::infra().kafka.brokers.to_string()
 }
 
-async fn fresh_topic() -> String {
-    let topic = TopicKind::PoolEvents.topic(&format!("{}.", testkit::unique("kcat")));
+async fn fresh_topic(kind: TopicKind) -> String {
+    let topic = kind.topic(&format!("{}.", testkit::unique("kcat")));
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", brokers())
         .create()
@@ -98,7 +98,7 @@ fn kcat_to_json(topic: &str, format: Option<&str>) -> (Vec<Value>, Option<i32>) 
 
 #[tokio::test]
 async fn kcat_output_decodes_to_one_json_object_per_record() {
-    let topic = fresh_topic().await;
+    let topic = fresh_topic(TopicKind::PoolEvents).await;
     let codec = PoolCodec::new(&testkit::infra().registry).unwrap();
     let envelope = |event| PoolEventEnvelope {
         pool_id: pool_id(),
@@ -178,4 +178,31 @@ async fn kcat_output_decodes_to_one_json_object_per_record() {
     assert_eq!(plain.len(), 4);
     assert_eq!(plain[1]["value"], lines[1]["value"]);
     assert!(plain[0].get("offset").is_none() && plain[0].get("key").is_none());
+}
+
+#[tokio::test]
+async fn auth_events_decode_to_json_like_every_other_topic() {
+    let topic = fresh_topic(TopicKind::AuthEvents).await;
+    let codec = AuthCodec::new(&testkit::infra().registry).unwrap();
+    let mut records = Vec::new();
+    for event in auth_events() {
+        let bytes = codec.encode_event(&topic, &event).await.unwrap();
+        records.push((Some(event.user().to_string()), Some(bytes)));
+    }
+    produce(&topic, records).await;
+
+    let (lines, status) = kcat_to_json(&topic, Some("%o %K %k%R%s"));
+    assert_eq!(status, Some(0), "{lines:#?}");
+    assert_eq!(lines.len(), auth_events().len());
+    assert_eq!(lines[0]["key"], json!("alice.b-1"));
+    assert_eq!(lines[0]["value"]["user"], json!("alice.b-1"));
+    assert_eq!(
+        lines[0]["value"]["event"]["UserRegistered"]["role"],
+        json!("USER")
+    );
+    let revoked = &lines.last().unwrap()["value"]["event"];
+    assert_eq!(
+        revoked,
+        &json!({"ApiKeyRevoked": {"key_id": "k_0f3a", "at": 1_700_000_000_001u64}})
+    );
 }

@@ -31,8 +31,10 @@ impl AuthService {
         let binary = workspace_binary("auth").await;
         let key_file = signing_key_file();
         let admins = format!("[{ADMIN}]");
+        let registry = crate::infra().registry.url;
         let env = [
             ("LEAKY_KAFKA__TOPIC_PREFIX", kafka.topic_prefix.as_str()),
+            ("LEAKY_SCHEMA_REGISTRY__URL", registry.as_str()),
             ("LEAKY_AUTH__ISSUER", ISSUER),
             ("LEAKY_AUTH__SIGNING_KEY_FILE", key_file.as_str()),
             ("LEAKY_AUTH__ADMINS", admins.as_str()),
@@ -50,7 +52,8 @@ impl AuthService {
         self.service.url(path)
     }
 
-    /// The `LEAKY_ACCESS__*` settings that make a service accept this service's tokens.
+    /// The settings that make a service accept this service's tokens and keys: the
+    /// `LEAKY_ACCESS__*` section, and the registry its auth log's values are decoded with.
     pub fn access_env(&self) -> Vec<(String, String)> {
         vec![
             (
@@ -58,6 +61,10 @@ impl AuthService {
                 self.url("/.well-known/jwks.json"),
             ),
             ("LEAKY_ACCESS__ISSUER".to_owned(), ISSUER.to_owned()),
+            (
+                "LEAKY_SCHEMA_REGISTRY__URL".to_owned(),
+                crate::infra().registry.url.as_str().to_owned(),
+            ),
         ]
     }
 

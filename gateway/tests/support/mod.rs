@@ -87,6 +87,7 @@ impl Deployment {
                 admins: vec!["admin".to_owned()],
             },
             kafka: kafka.clone(),
+            schema_registry: infra.registry.clone(),
         })
         .await
         .unwrap();
@@ -115,6 +116,7 @@ impl Deployment {
             ),
             ("LEAKY_ACCESS__JWKS_URL", &jwks_url),
             ("LEAKY_ACCESS__ISSUER", &issuer),
+            ("LEAKY_SCHEMA_REGISTRY__URL", infra.registry.url.as_str()),
         ];
         env.extend_from_slice(gateway_env);
         let gateway = SpawnedService::start(GATEWAY, "LEAKY_GATEWAY__LISTEN", &env).await;

@@ -10,8 +10,10 @@ use schemas::command_type;
 use crate::support::arbitrary::records::{
     command_envelope, event_envelope, rejection_record, reply, snapshot,
 };
-use crate::support::arbitrary::{command, event, rejection};
-use crate::support::examples::{COMMAND_VARIANTS, EVENT_VARIANTS, REJECTION_VARIANTS};
+use crate::support::arbitrary::{auth_event, command, event, rejection};
+use crate::support::examples::{
+    AUTH_EVENT_VARIANTS, COMMAND_VARIANTS, EVENT_VARIANTS, REJECTION_VARIANTS,
+};
 use crate::support::round_trip;
 
 proptest! {
@@ -34,6 +36,11 @@ proptest! {
 
     #[test]
     fn any_reply_round_trips(sent in reply()) {
+        prop_assert_eq!(round_trip(&sent), sent);
+    }
+
+    #[test]
+    fn any_auth_event_round_trips(sent in auth_event()) {
         prop_assert_eq!(round_trip(&sent), sent);
     }
 }
@@ -71,5 +78,9 @@ fn the_generators_reach_every_variant() {
     assert_eq!(
         reached(rejection(), |r| r.code().to_owned()).len(),
         REJECTION_VARIANTS
+    );
+    assert_eq!(
+        reached(auth_event(), |e| e.name().to_owned()).len(),
+        AUTH_EVENT_VARIANTS
     );
 }

@@ -10,8 +10,8 @@ use schemas::{
 };
 
 use crate::support::examples::{
-    COMMAND_VARIANTS, EVENT_VARIANTS, REJECTION_VARIANTS, command_variant, commands, event_variant,
-    events, rejection_variant, rejections,
+    AUTH_EVENT_VARIANTS, COMMAND_VARIANTS, EVENT_VARIANTS, REJECTION_VARIANTS, auth_event_variant,
+    auth_events, command_variant, commands, event_variant, events, rejection_variant, rejections,
 };
 use crate::support::{alice, command_id, pool_id, round_trip, t, tokens, top_level_branches};
 
@@ -42,6 +42,10 @@ fn the_examples_cover_every_command_event_and_rejection_variant() {
         covered(rejections().iter().map(rejection_variant).collect()),
         REJECTION_VARIANTS
     );
+    assert_eq!(
+        covered(auth_events().iter().map(auth_event_variant).collect()),
+        AUTH_EVENT_VARIANTS
+    );
 }
 
 #[test]
@@ -58,6 +62,15 @@ fn every_union_branch_of_the_current_schemas_has_an_example() {
     assert_eq!(commands, branches(TopicKind::PoolCommands, "command"));
     let events: BTreeSet<String> = events().iter().map(|e| e.name().to_owned()).collect();
     assert_eq!(events, branches(TopicKind::PoolEvents, "event"));
+    let auth: BTreeSet<String> = auth_events().iter().map(|e| e.name().to_owned()).collect();
+    assert_eq!(auth, branches(TopicKind::AuthEvents, "event"));
+}
+
+#[test]
+fn every_auth_event_round_trips_exactly() {
+    for event in auth_events() {
+        assert_eq!(round_trip(&event), event);
+    }
 }
 
 #[test]

@@ -1,10 +1,12 @@
-//! At least one example of every command, event and rejection variant, and an exhaustive
-//! match per enum so that a new variant does not compile here until it has an example.
+//! At least one example of every command, event and rejection variant (and of every auth
+//! event), and an exhaustive match per enum so that a new variant does not compile here
+//! until it has an example.
 
 use domain::{
-    AmountField, ConflictSubject, DurationMs, EffectivePolicy, GrantSource, LimitKind, OverageRule,
-    PeriodicQuota, RateLimit, RateLimitStrategy, ReservationTtl, ResolutionKind, RetryAfter, Tier,
-    TokenPoolCommand as C, TokenPoolEvent as E, TokenPoolRejection as R, Tokens,
+    AmountField, AuthEvent, ConflictSubject, DurationMs, EffectivePolicy, GrantSource, LimitKind,
+    OverageRule, PeriodicQuota, RateLimit, RateLimitStrategy, ReservationTtl, ResolutionKind,
+    RetryAfter, Role, Tier, TokenPoolCommand as C, TokenPoolEvent as E, TokenPoolRejection as R,
+    Tokens, UserId,
 };
 
 use super::{id, pool_id, t, tokens};
@@ -15,6 +17,8 @@ pub const COMMAND_VARIANTS: usize = 10;
 pub const EVENT_VARIANTS: usize = 10;
 /// How many variants `TokenPoolRejection` has; [`rejection_variant`] numbers them.
 pub const REJECTION_VARIANTS: usize = 13;
+/// How many variants `AuthEvent` has; [`auth_event_variant`] numbers them.
+pub const AUTH_EVENT_VARIANTS: usize = 4;
 
 /// The variant number of a command. No wildcard: a new variant is a compile error here.
 pub fn command_variant(command: &C) -> usize {
@@ -64,6 +68,16 @@ pub fn rejection_variant(rejection: &R) -> usize {
         R::Conflict { .. } => 10,
         R::GrantAlreadyRevoked { .. } => 11,
         R::InvalidPeriodStart { .. } => 12,
+    }
+}
+
+/// The variant number of an auth event. No wildcard: a new variant is a compile error here.
+pub fn auth_event_variant(event: &AuthEvent) -> usize {
+    match event {
+        AuthEvent::UserRegistered { .. } => 0,
+        AuthEvent::OrgMembershipGranted { .. } => 1,
+        AuthEvent::ApiKeyCreated { .. } => 2,
+        AuthEvent::ApiKeyRevoked { .. } => 3,
     }
 }
 
@@ -293,5 +307,39 @@ pub fn rejections() -> Vec<R> {
             how,
         });
     }
+    all
+}
+
+/// Every auth event variant, with every role; at the largest instant and the epoch.
+pub fn auth_events() -> Vec<AuthEvent> {
+    let user = || UserId::parse("alice.b-1").unwrap();
+    let mut all: Vec<AuthEvent> = [Role::User, Role::Pro, Role::Enterprise, Role::Admin]
+        .into_iter()
+        .map(|role| AuthEvent::UserRegistered {
+            user: user(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            role,
+            at: t(1_700_000_000_000),
+        })
+        .collect();
+    all.extend([
+        AuthEvent::OrgMembershipGranted {
+            user: user(),
+            org: "acme.corp".parse().unwrap(),
+            at: domain::Timestamp::MAX,
+        },
+        AuthEvent::ApiKeyCreated {
+            user: user(),
+            key_id: "k_0f3a".into(),
+            sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+            name: "laptop (ünïcode ok)".into(),
+            at: t(0),
+        },
+        AuthEvent::ApiKeyRevoked {
+            user: user(),
+            key_id: "k_0f3a".into(),
+            at: t(1_700_000_000_001),
+        },
+    ]);
     all
 }

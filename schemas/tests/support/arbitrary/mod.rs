@@ -3,10 +3,10 @@
 pub mod records;
 
 use domain::{
-    Actor, AmountField, ConflictSubject, DurationMs, EffectivePolicy, GrantSource, LimitKind,
-    OverageRule, PeriodicQuota, PoolId, RateLimit, RateLimitStrategy, ReservationTtl,
-    ResolutionKind, RetryAfter, Tier, Timestamp, TokenPoolCommand as C, TokenPoolEvent as E,
-    TokenPoolRejection as R, Tokens,
+    Actor, AmountField, AuthEvent, ConflictSubject, DurationMs, EffectivePolicy, GrantSource,
+    LimitKind, OrgId, OverageRule, PeriodicQuota, PoolId, RateLimit, RateLimitStrategy,
+    ReservationTtl, ResolutionKind, RetryAfter, Role, Tier, Timestamp, TokenPoolCommand as C,
+    TokenPoolEvent as E, TokenPoolRejection as R, Tokens, UserId,
 };
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -275,5 +275,46 @@ pub fn rejection() -> impl Strategy<Value = R> {
         id().prop_map(|grant_id| R::GrantAlreadyRevoked { grant_id }),
         (timestamp(), timestamp())
             .prop_map(|(period_start, now)| R::InvalidPeriodStart { period_start, now }),
+    ]
+}
+
+/// Any auth event: ids of the whole alphabet and length, any text, every role, any instant.
+pub fn auth_event() -> impl Strategy<Value = AuthEvent> {
+    let user = || name(64).prop_map(|n| UserId::parse(&n).unwrap());
+    let role = select(vec![Role::User, Role::Pro, Role::Enterprise, Role::Admin]);
+    prop_oneof![
+        (user(), any::<String>(), role, timestamp()).prop_map(|(user, password_hash, role, at)| {
+            AuthEvent::UserRegistered {
+                user,
+                password_hash,
+                role,
+                at,
+            }
+        }),
+        (user(), name(64), timestamp()).prop_map(|(user, org, at)| {
+            AuthEvent::OrgMembershipGranted {
+                user,
+                org: OrgId::parse(&org).unwrap(),
+                at,
+            }
+        }),
+        (
+            user(),
+            any::<String>(),
+            "[0-9a-f]{64}",
+            any::<String>(),
+            timestamp()
+        )
+            .prop_map(
+                |(user, key_id, sha256, name, at)| AuthEvent::ApiKeyCreated {
+                    user,
+                    key_id,
+                    sha256,
+                    name,
+                    at,
+                }
+            ),
+        (user(), any::<String>(), timestamp())
+            .prop_map(|(user, key_id, at)| AuthEvent::ApiKeyRevoked { user, key_id, at }),
     ]
 }
