@@ -30,6 +30,8 @@ pub struct Record {
     pub value: Option<Vec<u8>>,
     /// The record's timestamp (ms), for lag measurement.
     pub timestamp_ms: Option<i64>,
+    /// The trace of the request that caused it, kept on a dead-lettered copy.
+    pub trace: Option<telemetry::TraceContext>,
 }
 
 /// A view built from one topic, partition by partition.
@@ -213,6 +215,7 @@ async fn next_batch(
                     key: message.key().map(<[u8]>::to_vec),
                     value: message.payload().map(<[u8]>::to_vec),
                     timestamp_ms: message.timestamp().to_millis(),
+                    trace: eventlog::trace_of(&message),
                 });
                 taken += 1;
                 if taken >= max {

@@ -103,7 +103,12 @@ impl DeadLetters {
         );
         let partition = record.partition.to_string();
         let offset = record.offset.to_string();
-        let headers = OwnedHeaders::new()
+        // The copy stays in the trace of the request that caused the record.
+        let headers = match &record.trace {
+            Some(trace) => eventlog::trace_headers(trace),
+            None => OwnedHeaders::new(),
+        };
+        let headers = headers
             .insert(header("dlq.projection", projection))
             .insert(header("dlq.reason", reason))
             .insert(header("dlq.detail", detail))

@@ -28,7 +28,9 @@ async fn an_undecodable_event_is_dead_lettered_and_the_views_go_on() {
         .command(&format!("{path}/grants"), json!({"amount": 100}))
         .await;
 
-    // Garbage in the pool's partition of the events topic, between two real events.
+    // Garbage in the pool's partition of the events topic, between two real events, sent as
+    // part of a trace.
+    let trace = telemetry::TraceContext::new_root();
     let topic = Topics::new(&stack.kafka).pool_events();
     let partition = partition_for(POOL.as_bytes(), PARTITIONS);
     let producer: FutureProducer = client_config(&stack.kafka, &ClientRole::Producer)
@@ -39,7 +41,8 @@ async fn an_undecodable_event_is_dead_lettered_and_the_views_go_on() {
             FutureRecord::to(&topic)
                 .partition(partition)
                 .key(POOL)
-                .payload("not avro at all"),
+                .payload("not avro at all")
+                .headers(eventlog::trace_headers(&trace)),
             Duration::from_secs(10),
         )
         .await
@@ -83,6 +86,11 @@ async fn an_undecodable_event_is_dead_lettered_and_the_views_go_on() {
         assert_eq!(letter["dlq.offset"], garbage_offset.to_string());
         assert_eq!(letter["value"], "not avro at all");
         assert_eq!(letter["key"], POOL);
+        assert_eq!(
+            letter["traceparent"],
+            trace.to_string(),
+            "the copy stays in its trace"
+        );
     }
 
     let metrics = stack
