@@ -20,10 +20,14 @@ impl SpawnedService {
     /// test's environment, and waits for the log line that says where it listens.
     /// `listen_key` is the service's listen setting, e.g. `LEAKY_COMMAND_API__LISTEN`.
     pub async fn start(binary: &str, listen_key: &str, env: &[(&str, &str)]) -> Self {
+        // At least `info`: the line saying where it listens is how the test finds it. A test
+        // run's own LEAKY_LOG adds to that (e.g. `command_api=debug`).
+        let filter =
+            std::env::var("LEAKY_LOG").map_or_else(|_| "info".into(), |f| format!("info,{f}"));
         let mut child = Command::new(binary)
             .env(listen_key, "127.0.0.1:0")
             .envs(env.iter().copied())
-            .env("LEAKY_LOG", "info")
+            .env("LEAKY_LOG", filter)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true)

@@ -32,6 +32,19 @@ pub enum Decision<A: Aggregate> {
     Expired,
 }
 
+impl<A: Aggregate> Decision<A> {
+    /// What kind of decision it is, for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Accepted(_) => "accepted",
+            Self::Rejected(_) => "rejected",
+            Self::Repeated(_) => "repeated",
+            Self::IdConflict => "id_conflict",
+            Self::Expired => "expired",
+        }
+    }
+}
+
 /// What a command led to, kept so a retry gets the same answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RememberedOutcome<R> {

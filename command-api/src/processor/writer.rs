@@ -281,6 +281,13 @@ impl<K: Kind> PartitionWriter<K> {
         for (command, decision) in batch.iter().zip(decisions) {
             let envelope = &command.envelope;
             let token = last_event_of.get(&command.offset).copied();
+            tracing::debug!(
+                trace_id = %command.trace.trace_id(),
+                partition = self.partition,
+                offset = command.offset,
+                decision = decision.name(),
+                "command decided"
+            );
             if let Decision::Accepted(_) | Decision::Rejected(_) = decision {
                 self.ledger
                     .remember(envelope, remembered::<K>(decision, token));
