@@ -11,7 +11,7 @@ use futures::future::join_all;
 use projectors::analytics::contributions::{self, Usage};
 use schemas::PoolCodec;
 use serde_json::json;
-use testkit::stack::Stack;
+use testkit::stack::{Service, Stack};
 
 mod support;
 
@@ -25,7 +25,7 @@ type Totals = BTreeMap<(String, String, String, i64), (i64, i64, i64)>;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_totals_equal_the_log_even_across_projector_crashes() {
-    let stack = Stack::start(PARTITIONS, support::PROJECTING).await;
+    let stack = Stack::start(PARTITIONS, Service::PROJECTING).await;
     let pools = load_pools(6);
     let stack = &stack;
     let load = async {

@@ -22,7 +22,7 @@ type Buckets = BTreeMap<String, BTreeMap<String, String>>;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_bucket_is_its_pools_newest_state_even_across_projector_crashes() {
-    let stack = Stack::start(PARTITIONS, support::PROJECTING).await;
+    let stack = Stack::start(PARTITIONS, Service::PROJECTING).await;
     let pools = load_pools(6);
     let load = async {
         join_all(pools.iter().map(|pool| mixed_commands(&stack, pool, 15))).await;

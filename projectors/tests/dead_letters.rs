@@ -21,7 +21,7 @@ const POOL: &str = "user:dora/openai";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_undecodable_event_is_dead_lettered_and_the_views_go_on() {
-    let stack = Stack::start(PARTITIONS, support::PROJECTING).await;
+    let stack = Stack::start(PARTITIONS, Service::PROJECTING).await;
     let path = "/api/v1/pools/user/dora/openai";
     stack.command(path, json!({})).await;
     stack

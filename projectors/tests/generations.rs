@@ -11,7 +11,7 @@ use futures::future::join_all;
 use redis::AsyncCommands;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use testkit::stack::Stack;
+use testkit::stack::{Service, Stack};
 use viewstore::AnalyticsTables;
 
 mod support;
@@ -29,7 +29,7 @@ const DAY_MS: i64 = 86_400_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rebuilt_generations_equal_the_old_ones_and_reads_never_fail_meanwhile() {
-    let stack = Stack::start(PARTITIONS, support::PROJECTING_AND_READING).await;
+    let stack = Stack::start(PARTITIONS, Service::READING).await;
     let pools = load_pools(6);
     let stack = &stack;
     join_all(pools.iter().map(|pool| async move {
@@ -136,7 +136,7 @@ async fn rebuilt_generations_equal_the_old_ones_and_reads_never_fail_meanwhile()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rebuilds_under_writes_keep_reads_answering_and_moving_forward_and_end_exact() {
-    let stack = Stack::start(PARTITIONS, support::PROJECTING_AND_READING).await;
+    let stack = Stack::start(PARTITIONS, Service::READING).await;
     let stack = &stack;
     let pools = load_pools(3);
     join_all(pools.iter().map(|pool| mixed_commands(stack, pool, 3))).await;
@@ -236,7 +236,7 @@ async fn rebuilds_under_writes_keep_reads_answering_and_moving_forward_and_end_e
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_analytics_hand_over_left_unfinished_is_finished_by_the_next_rebuild() {
-    let stack = Stack::start(PARTITIONS, support::PROJECTING).await;
+    let stack = Stack::start(PARTITIONS, Service::PROJECTING).await;
     let stack = &stack;
     let pools = load_pools(2);
     join_all(pools.iter().map(|pool| mixed_commands(stack, pool, 2))).await;

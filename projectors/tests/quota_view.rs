@@ -23,7 +23,7 @@ const CATCH_UP: Duration = Duration::from_secs(60);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_mixed_load_the_view_equals_the_replayed_log_and_a_fresh_rebuild() {
-    let stack = Stack::start(PARTITIONS, support::PROJECTING).await;
+    let stack = Stack::start(PARTITIONS, Service::PROJECTING).await;
     let pools = load_pools(6);
     join_all(pools.iter().map(|pool| mixed_commands(&stack, pool, 8))).await;
 
@@ -35,7 +35,7 @@ async fn after_a_mixed_load_the_view_equals_the_replayed_log_and_a_fresh_rebuild
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_projector_killed_mid_load_and_restarted_leaves_the_view_exact() {
-    let stack = Stack::start(PARTITIONS, support::PROJECTING).await;
+    let stack = Stack::start(PARTITIONS, Service::PROJECTING).await;
     let pools = load_pools(8);
     let load = async {
         join_all(pools.iter().map(|pool| mixed_commands(&stack, pool, 20))).await;

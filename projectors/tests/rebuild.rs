@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
-use testkit::stack::Stack;
+use testkit::stack::{Service, Stack};
 
 mod support;
 
@@ -19,7 +19,7 @@ const BINARY: &str = env!("CARGO_BIN_EXE_projectors");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rebuild_swaps_in_a_fresh_copy_while_reads_and_writes_go_on() {
-    let stack = Stack::start(PARTITIONS, support::PROJECTING_AND_READING).await;
+    let stack = Stack::start(PARTITIONS, Service::READING).await;
     let pools = load_pools(6);
     join_all(pools.iter().map(|pool| mixed_commands(&stack, pool, 6))).await;
     let db = connect(&stack.postgres_url).await;

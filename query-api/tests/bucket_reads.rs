@@ -5,21 +5,9 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use testkit::stack::{Service, Stack};
+use testkit::stack::{Service, Stack, consistency_token};
 
 const PARTITIONS: u32 = 2;
-const ALL: [Service; 4] = [
-    Service::Processor,
-    Service::CommandApi,
-    Service::Projectors,
-    Service::QueryApi,
-];
-
-fn token(reply: &Value) -> &str {
-    reply["consistency_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no consistency token in {reply}"))
-}
 
 fn offset(token: &str) -> i64 {
     token.split_once(':').unwrap().1.parse().unwrap()
@@ -27,7 +15,7 @@ fn offset(token: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pools_buckets_read_back_with_its_token_include_the_write() {
-    let stack = Stack::start(PARTITIONS, &ALL).await;
+    let stack = Stack::start(PARTITIONS, Service::READING).await;
     let pool = "/api/v1/pools/user/bob/openai";
     let started_ms = now_ms();
     stack.command(pool, json!({})).await;
@@ -45,7 +33,7 @@ async fn a_pools_buckets_read_back_with_its_token_include_the_write() {
     let (status, view, body) = stack
         .query(&format!(
             "{pool}/buckets?consistency_token={}",
-            token(&last)
+            consistency_token(&last)
         ))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -55,7 +43,7 @@ async fn a_pools_buckets_read_back_with_its_token_include_the_write() {
     assert_eq!(bucket["pool_id"], json!("user:bob/openai"));
     assert_eq!(bucket["strategy"], json!("LEAKY_BUCKET"));
     // The snapshot folded in the consumption the token names.
-    assert!(bucket["next_event_offset"].as_i64().unwrap() > offset(token(&last)));
+    assert!(bucket["next_event_offset"].as_i64().unwrap() > offset(consistency_token(&last)));
     let updated = bucket["updated_at_ms"].as_i64().unwrap();
     assert!(updated >= started_ms && updated <= now_ms(), "{bucket}");
     assert_eq!(bucket["retry_after_ms"], json!(0), "well under both limits");
@@ -87,7 +75,7 @@ async fn a_pools_buckets_read_back_with_its_token_include_the_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_projector_down_the_older_buckets_are_marked_stale() {
-    let stack = Stack::start(PARTITIONS, &ALL).await;
+    let stack = Stack::start(PARTITIONS, Service::READING).await;
     let pool = "/api/v1/pools/org/acme/gemini";
     stack.command(pool, json!({})).await;
     let (_, first) = stack
@@ -96,7 +84,7 @@ async fn with_the_projector_down_the_older_buckets_are_marked_stale() {
     let (status, _, body) = stack
         .query(&format!(
             "{pool}/buckets?consistency_token={}",
-            token(&first)
+            consistency_token(&first)
         ))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -110,7 +98,7 @@ async fn with_the_projector_down_the_older_buckets_are_marked_stale() {
     let (status, view, body) = stack
         .query(&format!(
             "{pool}/buckets?consistency_token={}&wait_ms=300",
-            token(&consumed)
+            consistency_token(&consumed)
         ))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -126,7 +114,7 @@ async fn with_the_projector_down_the_older_buckets_are_marked_stale() {
     let (status, _, body) = stack
         .query(&format!(
             "/api/v1/pools/org/acme/qwen/buckets?consistency_token={}&wait_ms=100",
-            token(&provisioned)
+            consistency_token(&provisioned)
         ))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");

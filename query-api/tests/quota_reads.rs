@@ -3,33 +3,24 @@
 //! clear "stale" when the view has not caught up, and problems for bad parameters.
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
-use testkit::stack::{Service, Stack};
+use serde_json::json;
+use testkit::stack::{Service, Stack, consistency_token};
 
 const PARTITIONS: u32 = 2;
-const ALL: [Service; 4] = [
-    Service::Processor,
-    Service::CommandApi,
-    Service::Projectors,
-    Service::QueryApi,
-];
-
-fn token(reply: &Value) -> &str {
-    reply["consistency_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no consistency token in {reply}"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_read_back_with_its_token_shows_its_effect() {
-    let stack = Stack::start(PARTITIONS, &ALL).await;
+    let stack = Stack::start(PARTITIONS, Service::READING).await;
     let pool = "/api/v1/pools/user/alice/openai";
     stack.command(pool, json!({"tier": "PRO"})).await;
     let (_, granted) = stack
         .command(&format!("{pool}/grants"), json!({"amount": 1000}))
         .await;
     let (status, view, body) = stack
-        .query(&format!("{pool}?consistency_token={}", token(&granted)))
+        .query(&format!(
+            "{pool}?consistency_token={}",
+            consistency_token(&granted)
+        ))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(view.as_deref(), Some("fresh"));
@@ -47,7 +38,10 @@ async fn every_command_read_back_with_its_token_shows_its_effect() {
         assert_eq!(status, StatusCode::OK, "{reply}");
         consumed += amount;
         let (_, view, body) = stack
-            .query(&format!("{pool}?consistency_token={}", token(&reply)))
+            .query(&format!(
+                "{pool}?consistency_token={}",
+                consistency_token(&reply)
+            ))
             .await;
         assert_eq!(view.as_deref(), Some("fresh"), "{body}");
         assert_eq!(body["pool"]["consumed"], json!(consumed));
@@ -61,7 +55,7 @@ async fn every_command_read_back_with_its_token_shows_its_effect() {
     let (status, _, body) = stack
         .query(&format!(
             "{pool}/reservations?consistency_token={}",
-            token(&held)
+            consistency_token(&held)
         ))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -79,12 +73,15 @@ async fn every_command_read_back_with_its_token_shows_its_effect() {
     let (_, _, body) = stack
         .query(&format!(
             "{pool}/reservations?consistency_token={}",
-            token(&settled)
+            consistency_token(&settled)
         ))
         .await;
     assert_eq!(body["reservations"], json!([]));
     let (_, _, body) = stack
-        .query(&format!("{pool}?consistency_token={}", token(&settled)))
+        .query(&format!(
+            "{pool}?consistency_token={}",
+            consistency_token(&settled)
+        ))
         .await;
     assert_eq!(body["pool"]["consumed"], json!(consumed + 100));
     assert_eq!(body["pool"]["reserved"], json!(0));
@@ -92,14 +89,17 @@ async fn every_command_read_back_with_its_token_shows_its_effect() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_the_view_has_not_reached_gets_an_answer_marked_stale() {
-    let stack = Stack::start(PARTITIONS, &ALL).await;
+    let stack = Stack::start(PARTITIONS, Service::READING).await;
     let pool = "/api/v1/pools/org/acme/gemini";
     stack.command(pool, json!({})).await;
     let (_, first) = stack
         .command(&format!("{pool}/grants"), json!({"amount": 500}))
         .await;
     stack
-        .query(&format!("{pool}?consistency_token={}", token(&first)))
+        .query(&format!(
+            "{pool}?consistency_token={}",
+            consistency_token(&first)
+        ))
         .await;
 
     stack.kill(Service::Projectors).await;
@@ -109,13 +109,16 @@ async fn a_token_the_view_has_not_reached_gets_an_answer_marked_stale() {
     let (status, view, body) = stack
         .query(&format!(
             "{pool}?consistency_token={}&wait_ms=300",
-            token(&second)
+            consistency_token(&second)
         ))
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(view.as_deref(), Some("stale"));
     assert_eq!(body["consistency"]["stale"], json!(true));
-    assert_eq!(body["consistency"]["requested"], json!(token(&second)));
+    assert_eq!(
+        body["consistency"]["requested"],
+        json!(consistency_token(&second))
+    );
     assert!(body["consistency"]["waited_ms"].as_u64().unwrap() >= 300);
     assert_eq!(body["pool"]["granted"], json!(500), "the older answer");
 
@@ -126,7 +129,7 @@ async fn a_token_the_view_has_not_reached_gets_an_answer_marked_stale() {
     let (status, _, body) = stack
         .query(&format!(
             "/api/v1/pools/org/acme/qwen?consistency_token={}&wait_ms=100",
-            token(&provisioned)
+            consistency_token(&provisioned)
         ))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -138,7 +141,7 @@ async fn a_token_the_view_has_not_reached_gets_an_answer_marked_stale() {
     let (_, view, body) = stack
         .query(&format!(
             "{pool}?consistency_token={}&wait_ms=10000",
-            token(&second)
+            consistency_token(&second)
         ))
         .await;
     assert_eq!(view.as_deref(), Some("fresh"));
@@ -147,7 +150,7 @@ async fn a_token_the_view_has_not_reached_gets_an_answer_marked_stale() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_quota_sums_its_pools_across_providers() {
-    let stack = Stack::start(PARTITIONS, &ALL).await;
+    let stack = Stack::start(PARTITIONS, Service::READING).await;
     for (provider, amount) in [("openai", 1000), ("gemini", 400)] {
         let pool = format!("/api/v1/pools/org/globex/{provider}");
         stack.command(&pool, json!({})).await;
@@ -161,7 +164,7 @@ async fn an_owner_quota_sums_its_pools_across_providers() {
         let (status, _, body) = stack
             .query(&format!(
                 "/api/v1/quota/org/globex/{provider}?consistency_token={}",
-                token(&reply)
+                consistency_token(&reply)
             ))
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -229,7 +232,7 @@ async fn bad_parameters_are_refused_with_a_problem_naming_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writers_each_read_their_own_write() {
-    let stack = Stack::start(PARTITIONS, &ALL).await;
+    let stack = Stack::start(PARTITIONS, Service::READING).await;
     let writer = |i: usize| {
         let stack = &stack;
         async move {
@@ -246,7 +249,10 @@ async fn concurrent_writers_each_read_their_own_write() {
                 assert_eq!(status, StatusCode::OK, "{reply}");
                 consumed += amount;
                 let (_, view, body) = stack
-                    .query(&format!("{pool}?consistency_token={}", token(&reply)))
+                    .query(&format!(
+                        "{pool}?consistency_token={}",
+                        consistency_token(&reply)
+                    ))
                     .await;
                 assert_eq!(view.as_deref(), Some("fresh"), "{pool}: {body}");
                 assert_eq!(body["pool"]["consumed"], json!(consumed), "{pool}");

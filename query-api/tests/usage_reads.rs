@@ -10,16 +10,7 @@ use testkit::stack::{Service, Stack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consumption_shows_up_in_usage_trend_and_anomalies() {
-    let stack = Stack::start(
-        2,
-        &[
-            Service::Processor,
-            Service::CommandApi,
-            Service::Projectors,
-            Service::QueryApi,
-        ],
-    )
-    .await;
+    let stack = Stack::start(2, Service::READING).await;
     let pool = "/api/v1/pools/user/ursula/qwen";
     stack.command(pool, json!({"tier": "ADMIN"})).await;
     stack

@@ -30,6 +30,18 @@ pub enum Service {
 }
 
 impl Service {
+    /// The pool writers and the projectors: what a projection test runs.
+    pub const PROJECTING: &'static [Service] =
+        &[Self::Processor, Self::CommandApi, Self::Projectors];
+
+    /// The same, with the query API reading the views.
+    pub const READING: &'static [Service] = &[
+        Self::Processor,
+        Self::CommandApi,
+        Self::Projectors,
+        Self::QueryApi,
+    ];
+
     fn binary(self) -> &'static str {
         match self {
             Self::Processor => "pool-processor",
@@ -348,4 +360,11 @@ async fn wait_until_checking_credentials(http: &Client, service: &SpawnedService
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the service never fetched the auth service's keys");
+}
+
+/// The consistency token of a command's reply (panics, naming the reply, if it has none).
+pub fn consistency_token(reply: &Value) -> &str {
+    reply["consistency_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no consistency token in {reply}"))
 }

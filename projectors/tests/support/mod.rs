@@ -13,17 +13,6 @@ use settings::KafkaSettings;
 use sqlx::PgPool;
 use testkit::stack::{Service, Stack};
 
-/// The writers and the projectors: what a projection test runs.
-pub const PROJECTING: &[Service] = &[Service::Processor, Service::CommandApi, Service::Projectors];
-
-/// The same, with the query API reading the views.
-pub const PROJECTING_AND_READING: &[Service] = &[
-    Service::Processor,
-    Service::CommandApi,
-    Service::Projectors,
-    Service::QueryApi,
-];
-
 pub mod generations;
 pub mod purchases;
 
