@@ -4,67 +4,39 @@
 //! periods. A refused command never reaches the log, and an accepted one records who
 //! issued it.
 
-use eventlog::{Topics, ensure_topics, read_topic};
+use eventlog::{Topics, read_topic};
 use reqwest::{Client, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
-use settings::KafkaSettings;
-use testkit::SpawnedService;
-use testkit::auth::{AuthService, refused_credentials};
+use testkit::auth::refused_credentials;
 
 mod support;
-
-const PROCESSOR: &str = env!("CARGO_BIN_EXE_pool-processor");
-const API: &str = env!("CARGO_BIN_EXE_command-api");
-const PARTITIONS: u32 = 2;
 
 const ALICE: &str = "/api/v1/pools/user/alice/openai";
 const ACME: &str = "/api/v1/pools/org/acme/openai";
 
-/// A processor, the auth service and the command API on fresh topics.
+/// A processor, the auth service and the command API on fresh topics; requests go with the
+/// credential each test names.
 struct Deployment {
-    kafka: KafkaSettings,
-    auth: AuthService,
-    api: SpawnedService,
-    _processor: SpawnedService,
+    services: support::deployment::Deployment,
     http: Client,
 }
 
 impl Deployment {
     async fn start() -> Self {
-        let prefix = format!("{}.", testkit::unique("access"));
-        let kafka = KafkaSettings {
-            topic_prefix: prefix.clone(),
-            partitions: PARTITIONS,
-            ..testkit::infra().kafka
-        };
-        let topics = Topics::new(&kafka);
-        for specs in [
-            topics.pool_topic_specs(PARTITIONS),
-            topics.purchase_topic_specs(PARTITIONS),
-        ] {
-            ensure_topics(&kafka, &specs).await.unwrap();
-        }
-        let auth = AuthService::start(&kafka).await;
-        let mut env = vec![
-            ("LEAKY_KAFKA__TOPIC_PREFIX".to_owned(), prefix),
-            ("LEAKY_KAFKA__PARTITIONS".to_owned(), PARTITIONS.to_string()),
-        ];
-        env.extend(auth.access_env());
-        let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let processor =
-            SpawnedService::start(PROCESSOR, "LEAKY_POOL_PROCESSOR__LISTEN", &vars).await;
-        let api = SpawnedService::start(API, "LEAKY_COMMAND_API__LISTEN", &vars).await;
+        let services = support::deployment::Deployment::start(
+            "access",
+            support::deployment::Processor::Running,
+            &[],
+        )
+        .await;
         Self {
-            kafka,
-            auth,
-            api,
-            _processor: processor,
+            services,
             http: Client::builder().pool_max_idle_per_host(0).build().unwrap(),
         }
     }
 
     fn post(&self, path: &str, body: Value) -> RequestBuilder {
-        self.http.post(self.api.url(path)).json(&body)
+        self.http.post(self.services.api.url(path)).json(&body)
     }
 
     /// POSTs as the holder of `credential`; the status and body.
@@ -85,7 +57,7 @@ impl Deployment {
     async fn get_as(&self, credential: &str, path: &str) -> (StatusCode, Value) {
         let response = self
             .http
-            .get(self.api.url(path))
+            .get(self.services.api.url(path))
             .bearer_auth(credential)
             .send()
             .await
@@ -116,13 +88,17 @@ impl Deployment {
 
     /// How many pool and purchase commands reached the log.
     async fn commands_written(&self) -> usize {
-        let topics = Topics::new(&self.kafka);
+        let topics = Topics::new(&self.services.kafka);
         let mut written = 0;
         for topic in [topics.pool_commands(), topics.purchase_commands()] {
-            written += read_topic(&self.kafka, &topic, PARTITIONS)
-                .await
-                .unwrap()
-                .len();
+            written += read_topic(
+                &self.services.kafka,
+                &topic,
+                support::deployment::PARTITIONS,
+            )
+            .await
+            .unwrap()
+            .len();
         }
         written
     }
@@ -137,8 +113,8 @@ fn assert_problem(case: &str, (status, problem): &(StatusCode, Value), expected:
 #[tokio::test(flavor = "multi_thread")]
 async fn only_genuine_current_credentials_are_accepted_and_nothing_else_is_written() {
     let deployment = Deployment::start().await;
-    let refused = refused_credentials(&deployment.auth, "mallory").await;
-    let admin = deployment.auth.admin().await;
+    let refused = refused_credentials(&deployment.services.auth, "mallory").await;
+    let admin = deployment.services.auth.admin().await;
     deployment.wait_until_accepting_commands(&admin).await;
     assert_eq!(
         deployment.post_as(&admin, ALICE, json!({})).await.0,
@@ -195,7 +171,7 @@ async fn only_genuine_current_credentials_are_accepted_and_nothing_else_is_writt
 #[tokio::test(flavor = "multi_thread")]
 async fn a_caller_spends_only_from_its_own_pools_and_its_orgs_and_only_an_admin_manages() {
     let deployment = Deployment::start().await;
-    let auth = &deployment.auth;
+    let auth = &deployment.services.auth;
     let admin = auth.admin().await;
     let alice = auth.user("alice").await;
     let (_, alice_key) = auth.api_key(&alice).await;
@@ -342,7 +318,7 @@ async fn a_caller_spends_only_from_its_own_pools_and_its_orgs_and_only_an_admin_
         StatusCode::OK,
         "the ADMIN may spend from any pool: {body}"
     );
-    let mut actors: Vec<(String, String)> = support::logged_events(&deployment.kafka)
+    let mut actors: Vec<(String, String)> = support::logged_events(&deployment.services.kafka)
         .await
         .into_iter()
         .filter(|e| matches!(e.event, domain::TokenPoolEvent::TokensConsumed { .. }))

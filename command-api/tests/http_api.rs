@@ -4,63 +4,30 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use eventlog::{Topics, ensure_topics, read_topic};
+use eventlog::{Topics, read_topic};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
-use settings::KafkaSettings;
-use testkit::SpawnedService;
-use testkit::auth::AuthService;
 
 mod support;
 
-const PROCESSOR: &str = env!("CARGO_BIN_EXE_pool-processor");
-const API: &str = env!("CARGO_BIN_EXE_command-api");
-const PARTITIONS: u32 = 2;
+use support::deployment::{Deployment, PARTITIONS, Processor};
 
 /// A processor, the auth service and an API on fresh topics; requests go as the ADMIN
 /// (who may do everything: these tests are about commands, `access.rs` about who may).
 struct Stack {
-    kafka: KafkaSettings,
-    api: SpawnedService,
-    _auth: AuthService,
-    processor: tokio::sync::Mutex<Option<SpawnedService>>,
-    env: Vec<(String, String)>,
+    deployment: Deployment,
     http: Client,
 }
 
 impl Stack {
     async fn start() -> Self {
-        let prefix = format!("{}.", testkit::unique("http"));
-        let kafka = KafkaSettings {
-            topic_prefix: prefix.clone(),
-            partitions: PARTITIONS,
-            ..testkit::infra().kafka
-        };
-        ensure_topics(&kafka, &Topics::new(&kafka).pool_topic_specs(PARTITIONS))
-            .await
-            .unwrap();
-        let auth = AuthService::start(&kafka).await;
-        let admin = auth.admin().await;
-        let mut env = vec![
-            ("LEAKY_KAFKA__TOPIC_PREFIX".to_owned(), prefix),
-            ("LEAKY_KAFKA__PARTITIONS".to_owned(), PARTITIONS.to_string()),
-            // Short, so requests caught by a processor restart take the 202-and-poll path.
-            (
-                "LEAKY_COMMAND_API__REPLY_WAIT_MS".to_owned(),
-                "2000".to_owned(),
-            ),
-        ];
-        env.extend(auth.access_env());
-        let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let processor =
-            SpawnedService::start(PROCESSOR, "LEAKY_POOL_PROCESSOR__LISTEN", &vars).await;
-        let api = SpawnedService::start(API, "LEAKY_COMMAND_API__LISTEN", &vars).await;
+        // A short reply wait, so requests caught by a processor restart take the
+        // 202-and-poll path.
+        let settings = [("LEAKY_COMMAND_API__REPLY_WAIT_MS", "2000")];
+        let deployment = Deployment::start("http", Processor::Running, &settings).await;
+        let admin = deployment.auth.admin().await;
         let stack = Self {
-            kafka,
-            api,
-            _auth: auth,
-            processor: tokio::sync::Mutex::new(Some(processor)),
-            env,
+            deployment,
             // No connection reuse: the server closes a connection whose oversized body it
             // refused, and a pooled client would send the next request into it.
             http: testkit::auth::client_as(&admin),
@@ -71,17 +38,7 @@ impl Stack {
 
     /// Kills the processor (SIGKILL) and starts a new one.
     async fn restart_processor(&self) {
-        let mut processor = self.processor.lock().await;
-        if let Some(running) = processor.take() {
-            running.kill().await;
-        }
-        let vars: Vec<(&str, &str)> = self
-            .env
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        *processor =
-            Some(SpawnedService::start(PROCESSOR, "LEAKY_POOL_PROCESSOR__LISTEN", &vars).await);
+        self.deployment.restart_processor().await;
     }
 
     async fn wait_until_accepting_commands(&self) {
@@ -102,7 +59,7 @@ impl Stack {
 
     async fn post(&self, path: &str, body: Value) -> Response {
         self.http
-            .post(self.api.url(path))
+            .post(self.deployment.api.url(path))
             .json(&body)
             .send()
             .await
@@ -112,7 +69,7 @@ impl Stack {
     async fn post_with_key(&self, path: &str, key: &str, body: Value) -> Response {
         let request = self
             .http
-            .post(self.api.url(path))
+            .post(self.deployment.api.url(path))
             .header("Idempotency-Key", key)
             .json(&body);
         request.send().await.unwrap()
@@ -126,7 +83,7 @@ impl Stack {
     ) -> Response {
         let request = self
             .http
-            .post(self.api.url(path))
+            .post(self.deployment.api.url(path))
             .header("content-type", content_type)
             .body(body);
         request.send().await.unwrap()
@@ -135,8 +92,8 @@ impl Stack {
     /// How many commands reached the log.
     async fn commands_written(&self) -> usize {
         read_topic(
-            &self.kafka,
-            &Topics::new(&self.kafka).pool_commands(),
+            &self.deployment.kafka,
+            &Topics::new(&self.deployment.kafka).pool_commands(),
             PARTITIONS,
         )
         .await
@@ -147,8 +104,8 @@ impl Stack {
     /// How many events reached the log.
     async fn events_written(&self) -> usize {
         read_topic(
-            &self.kafka,
-            &Topics::new(&self.kafka).pool_events(),
+            &self.deployment.kafka,
+            &Topics::new(&self.deployment.kafka).pool_events(),
             PARTITIONS,
         )
         .await
@@ -402,7 +359,7 @@ async fn bad_input_is_refused_with_a_problem_and_nothing_is_written() {
             "bad idempotency key",
             stack
                 .http
-                .post(stack.api.url(&consume))
+                .post(stack.deployment.api.url(&consume))
                 .header("Idempotency-Key", "")
                 .json(&json!({"amount": 1}))
                 .send()
@@ -458,7 +415,10 @@ async fn settled_answer(stack: &Stack, response: Response) -> (StatusCode, Value
     if status != StatusCode::ACCEPTED {
         return (status, body);
     }
-    let url = stack.api.url(body["status_url"].as_str().unwrap());
+    let url = stack
+        .deployment
+        .api
+        .url(body["status_url"].as_str().unwrap());
     for _ in 0..600 {
         let polled = stack.http.get(&url).send().await.unwrap();
         if polled.status() != StatusCode::NOT_FOUND {
@@ -531,7 +491,7 @@ async fn hundreds_of_http_clients_never_overspend_even_across_a_processor_crash(
             other => panic!("unexpected {other}: {body}"),
         }
     }
-    let events = support::logged_events(&stack.kafka).await;
+    let events = support::logged_events(&stack.deployment.kafka).await;
     let consumed = support::consumed_by_pool(&events);
     let logged: HashSet<String> = support::consuming_commands(&events)
         .iter()
@@ -553,7 +513,7 @@ async fn hundreds_of_http_clients_never_overspend_even_across_a_processor_crash(
 
 /// The trace contexts the records of `topic` carry.
 async fn traces_in(stack: &Stack, topic: &str) -> Vec<telemetry::TraceContext> {
-    read_topic(&stack.kafka, topic, PARTITIONS)
+    read_topic(&stack.deployment.kafka, topic, PARTITIONS)
         .await
         .unwrap()
         .into_iter()
@@ -567,7 +527,7 @@ async fn a_requests_trace_reaches_every_record_it_causes() {
     let caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     let response = stack
         .http
-        .post(stack.api.url(ALICE))
+        .post(stack.deployment.api.url(ALICE))
         .header("traceparent", caller)
         .json(&json!({"tier": "USER"}))
         .send()
@@ -592,7 +552,7 @@ async fn a_requests_trace_reaches_every_record_it_causes() {
     let started = telemetry::TraceContext::parse(&started).unwrap();
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
 
-    let topics = Topics::new(&stack.kafka);
+    let topics = Topics::new(&stack.deployment.kafka);
     let mut spans = HashSet::from([answered.span_id()]);
     for (topic, trace) in [
         (topics.pool_commands(), &answered),

@@ -1,14 +1,12 @@
 //! `POST /api/v1/purchases` refuses every kind of bad input with a problem body before
 //! anything is written (the purchase log stays empty).
 
-use eventlog::{Topics, ensure_topics, read_topic};
+use eventlog::{Topics, read_topic};
 use serde_json::{Value, json};
-use settings::KafkaSettings;
-use testkit::SpawnedService;
-use testkit::auth::AuthService;
 
-const API: &str = env!("CARGO_BIN_EXE_command-api");
-const PARTITIONS: u32 = 2;
+mod support;
+
+use support::deployment::{Deployment, PARTITIONS, Processor};
 
 fn valid() -> Value {
     json!({
@@ -27,26 +25,10 @@ fn with(field: &str, value: Value) -> Value {
 
 #[tokio::test]
 async fn bad_purchases_are_refused_with_a_problem_and_nothing_is_written() {
-    let prefix = format!("{}.", testkit::unique("purchase-http"));
-    let kafka = KafkaSettings {
-        topic_prefix: prefix.clone(),
-        partitions: PARTITIONS,
-        ..testkit::infra().kafka
-    };
-    let topics = Topics::new(&kafka);
-    ensure_topics(&kafka, &topics.purchase_topic_specs(PARTITIONS))
-        .await
-        .unwrap();
-    let auth = AuthService::start(&kafka).await;
-    let alice = auth.user("alice").await;
-    let mut env = vec![
-        ("LEAKY_KAFKA__TOPIC_PREFIX".to_owned(), prefix.clone()),
-        ("LEAKY_KAFKA__PARTITIONS".to_owned(), "2".to_owned()),
-    ];
-    env.extend(auth.access_env());
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let api = SpawnedService::start(API, "LEAKY_COMMAND_API__LISTEN", &env).await;
-    wait_until_ready(&api).await;
+    let deployment = Deployment::start("purchase-http", Processor::None, &[]).await;
+    let (kafka, api) = (&deployment.kafka, &deployment.api);
+    let topics = Topics::new(kafka);
+    let alice = deployment.auth.user("alice").await;
     // alice buys for her own pool: every refusal below is about the order, not the caller.
     let http = testkit::auth::client_as(&alice);
     let mut unknown_field = valid();
@@ -141,20 +123,8 @@ async fn bad_purchases_are_refused_with_a_problem_and_nothing_is_written() {
         .await
         .unwrap();
     assert_eq!(not_json.status(), 415);
-    let written = read_topic(&kafka, &topics.purchase_commands(), PARTITIONS)
+    let written = read_topic(kafka, &topics.purchase_commands(), PARTITIONS)
         .await
         .unwrap();
     assert!(written.is_empty(), "nothing may be written: {written:?}");
-}
-
-/// Until the API can check credentials (and reach Kafka).
-async fn wait_until_ready(api: &SpawnedService) {
-    for _ in 0..150 {
-        let (status, _) = testkit::probes::get_json(&api.url("/health/ready")).await;
-        if status == 200 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("the command API never became ready");
 }

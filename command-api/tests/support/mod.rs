@@ -1,6 +1,8 @@
-//! Reading the pool log back, shared by the processor and HTTP tests: the log is what a
-//! test checks a run against.
+//! Shared by the processor and HTTP suites: the deployment the HTTP suites start, and
+//! reading the pool log back (the log is what a test checks a run against).
 #![allow(dead_code)] // each test binary uses a different part
+
+pub mod deployment;
 
 use std::collections::{HashMap, HashSet};
 
