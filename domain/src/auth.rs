@@ -94,16 +94,6 @@ impl AuthEvent {
         }
     }
 
-    /// When it happened.
-    pub fn at(&self) -> Timestamp {
-        match self {
-            Self::UserRegistered { at, .. }
-            | Self::OrgMembershipGranted { at, .. }
-            | Self::ApiKeyCreated { at, .. }
-            | Self::ApiKeyRevoked { at, .. } => *at,
-        }
-    }
-
     /// The variant's name (also its Avro record's name).
     pub fn name(&self) -> &'static str {
         match self {
