@@ -13,10 +13,8 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use eventlog::{ClientRole, client_config, end_offset};
+use eventlog::{ClientRole, Topics, client_config, end_offset, ensure_topics};
 use prometheus::IntCounter;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
@@ -34,22 +32,12 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 
 /// The topic's name in the deployment of `kafka`.
 pub fn topic(kafka: &KafkaSettings) -> String {
-    format!("{}auth.events", kafka.topic_prefix)
+    Topics::new(kafka).auth_events()
 }
 
-/// Creates the topic if it does not exist.
+/// Creates the topic if it does not exist (and waits until the broker knows it).
 pub async fn ensure_topic(kafka: &KafkaSettings) -> anyhow::Result<()> {
-    let admin: AdminClient<DefaultClientContext> =
-        client_config(kafka, &ClientRole::Admin).create()?;
-    let name = topic(kafka);
-    let new = NewTopic::new(&name, 1, TopicReplication::Fixed(1)).set("retention.ms", "-1");
-    for result in admin.create_topics([&new], &AdminOptions::new()).await? {
-        match result {
-            Ok(_) => {}
-            Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((topic, code)) => anyhow::bail!("creating {topic}: {code}"),
-        }
-    }
+    ensure_topics(kafka, &[Topics::new(kafka).auth_topic_spec()]).await?;
     Ok(())
 }
 

@@ -11,9 +11,7 @@ use auth::directory::Directory;
 use auth::log::{Appender, ensure_topic, follow, topic};
 use domain::{AuthEvent, OrgId, Role, Timestamp, UserId};
 use eventlog::{ClientRole, client_config};
-use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{Message, Offset, TopicPartitionList};
 use schemas::AuthCodec;
 use settings::{KafkaSettings, RegistrySettings};
 use tokio::net::{TcpListener, TcpStream};
@@ -106,33 +104,6 @@ async fn append_raw(kafka: &KafkaSettings, key: &str, value: &[u8]) {
         .unwrap();
 }
 
-/// The first `n` records of the log: `(key, value)`.
-async fn read_raw(kafka: &KafkaSettings, n: usize) -> Vec<(String, Vec<u8>)> {
-    let consumer: StreamConsumer = client_config(
-        kafka,
-        &ClientRole::Consumer {
-            group_id: testkit::unique("auth-log-reader"),
-        },
-    )
-    .create()
-    .unwrap();
-    let mut assignment = TopicPartitionList::new();
-    assignment
-        .add_partition_offset(&topic(kafka), 0, Offset::Beginning)
-        .unwrap();
-    consumer.assign(&assignment).unwrap();
-    let mut records = Vec::new();
-    while records.len() < n {
-        let message = tokio::time::timeout(Duration::from_secs(10), consumer.recv())
-            .await
-            .expect("the records arrive")
-            .unwrap();
-        let key = String::from_utf8(message.key().unwrap().to_vec()).unwrap();
-        records.push((key, message.payload().unwrap().to_vec()));
-    }
-    records
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn appended_events_are_avro_of_the_topic_subject_and_read_back_equal() {
     let kafka = deployment().await;
@@ -150,10 +121,18 @@ async fn appended_events_are_avro_of_the_topic_subject_and_read_back_equal() {
     assert_eq!(versions.len(), 1, "one schema registered under {subject}");
 
     let codec = AuthCodec::new(&registry()).unwrap();
-    let records = read_raw(&kafka, history().len()).await;
-    for ((key, value), event) in records.iter().zip(history()) {
+    let records = eventlog::read_topic(&kafka, &topic(&kafka), 1)
+        .await
+        .unwrap();
+    assert_eq!(records.len(), history().len());
+    for (record, event) in records.iter().zip(history()) {
+        let value = record.value.as_deref().unwrap();
         assert_eq!(value[0], 0, "Confluent magic byte, not JSON");
-        assert_eq!(key, "alice", "keyed by user id");
+        assert_eq!(
+            record.key.as_deref(),
+            Some(&b"alice"[..]),
+            "keyed by user id"
+        );
         assert_eq!(codec.decode_event(value).await.unwrap(), event);
     }
 

@@ -74,6 +74,17 @@ impl Topics {
         self.name("purchase.state")
     }
 
+    /// Users, org memberships and API keys, keyed by user id; kept forever.
+    pub fn auth_events(&self) -> String {
+        self.name("auth.events")
+    }
+
+    /// The auth log: one partition, so its readers see one total order (auth traffic is
+    /// small); kept forever.
+    pub fn auth_topic_spec(&self) -> TopicSpec {
+        TopicSpec::new(self.auth_events(), 1).retention_ms(-1)
+    }
+
     /// Every purchase topic, and `replies` which purchase commands are answered on.
     pub fn purchase_topic_specs(&self, partitions: u32) -> Vec<TopicSpec> {
         vec![
