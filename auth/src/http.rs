@@ -50,9 +50,9 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// When an event happens. The clock reads between 1970 and 9999, so the fallback is never taken.
+/// When an event happens.
 fn now() -> Timestamp {
-    Timestamp::from_millis(now_ms()).unwrap_or(Timestamp::EPOCH)
+    Timestamp::from_system_time(std::time::SystemTime::now())
 }
 
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Problem> {

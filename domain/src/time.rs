@@ -59,6 +59,17 @@ impl Timestamp {
         Ok(Self(millis))
     }
 
+    /// The instant `time` (e.g. a clock's reading, which the caller takes: the domain has
+    /// no clock), to the millisecond; one outside the range is clamped to its ends.
+    pub fn from_system_time(time: std::time::SystemTime) -> Self {
+        match time.duration_since(std::time::UNIX_EPOCH) {
+            Ok(since) => {
+                Self(i64::try_from(since.as_millis()).map_or(Self::MAX.0, |ms| ms.min(Self::MAX.0)))
+            }
+            Err(_) => Self::EPOCH,
+        }
+    }
+
     /// Milliseconds since the epoch.
     pub const fn as_millis(self) -> i64 {
         self.0

@@ -144,6 +144,15 @@ fn running_totals_may_exceed_a_single_amount() {
 #[test]
 fn timestamps_are_bounded_and_adding_durations_is_checked() {
     assert!(Timestamp::from_millis(-1).is_err());
+    let epoch = std::time::UNIX_EPOCH;
+    let after = |ms: u64| epoch + std::time::Duration::from_millis(ms);
+    assert_eq!(Timestamp::from_system_time(after(1_500)).as_millis(), 1_500);
+    assert_eq!(
+        Timestamp::from_system_time(epoch - std::time::Duration::from_millis(1)),
+        Timestamp::EPOCH
+    );
+    let beyond = Timestamp::MAX.as_millis().unsigned_abs() + 1;
+    assert_eq!(Timestamp::from_system_time(after(beyond)), Timestamp::MAX);
     assert!(Timestamp::from_millis(Timestamp::MAX.as_millis() + 1).is_err());
     let t = Timestamp::from_millis(1_000).unwrap();
     assert_eq!(

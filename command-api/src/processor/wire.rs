@@ -144,9 +144,5 @@ impl<K: Kind> Wire<K> {
 
 /// The processor's clock: the `now` of every command of a batch.
 pub fn now() -> Timestamp {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    Timestamp::from_millis(millis)
-        .unwrap_or_else(|_| Timestamp::from_millis(0).expect("the epoch is a valid timestamp"))
+    Timestamp::from_system_time(std::time::SystemTime::now())
 }

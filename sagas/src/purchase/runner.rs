@@ -307,10 +307,7 @@ async fn record(effects: &Effects, id: PurchaseId, command: PurchaseCommand) -> 
 
 /// Now, by this machine's clock, as the domain counts time.
 fn wall_clock() -> Timestamp {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    Timestamp::from_millis(millis).unwrap_or(Timestamp::MAX)
+    Timestamp::from_system_time(std::time::SystemTime::now())
 }
 
 fn later(now: Timestamp, after: Duration) -> Timestamp {
