@@ -7,8 +7,8 @@ use std::fmt;
 /// The `traceparent` of one hop: the trace it belongs to and the span that caused the next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TraceContext {
-    trace_id: [u8; 16],
-    span_id: [u8; 8],
+    trace_id: u128,
+    span_id: u64,
     sampled: bool,
 }
 
@@ -18,9 +18,9 @@ pub const TRACEPARENT: &str = "traceparent";
 impl TraceContext {
     /// The start of a new trace (a request that arrived without one).
     pub fn new_root() -> Self {
-        let random = uuid::Uuid::new_v4().into_bytes();
         Self {
-            trace_id: random,
+            // A v4 uuid is never zero: its version bits are set.
+            trace_id: uuid::Uuid::new_v4().as_u128(),
             span_id: fresh_span_id(),
             sampled: true,
         }
@@ -43,31 +43,33 @@ impl TraceContext {
         let span_id = parts.next()?;
         let flags = parts.next()?;
         // Version 00 has exactly four parts; later versions may append more.
-        if version.len() != 2 || version == "ff" || (version == "00" && parts.next().is_some()) {
+        if version == "ff" || (version == "00" && parts.next().is_some()) {
             return None;
         }
-        hex::<1>(version)?;
-        let trace_id = hex::<16>(trace_id)?;
-        let span_id = hex::<8>(span_id)?;
-        let [flags] = hex::<1>(flags)?;
-        if trace_id == [0; 16] || span_id == [0; 8] {
+        let (_, trace_id, span_id, flags) = (
+            lower_hex(version, 2)?,
+            lower_hex(trace_id, 32)?,
+            lower_hex(span_id, 16)?,
+            lower_hex(flags, 2)?,
+        );
+        if trace_id == 0 || span_id == 0 {
             return None;
         }
         Some(Self {
             trace_id,
-            span_id,
+            span_id: u64::try_from(span_id).ok()?,
             sampled: flags & 1 == 1,
         })
     }
 
     /// The trace id as 32 lowercase hex digits, as log lines carry it.
     pub fn trace_id(&self) -> String {
-        to_hex(&self.trace_id)
+        format!("{:032x}", self.trace_id)
     }
 
     /// The span id as 16 lowercase hex digits.
     pub fn span_id(&self) -> String {
-        to_hex(&self.span_id)
+        format!("{:016x}", self.span_id)
     }
 }
 
@@ -75,9 +77,9 @@ impl fmt::Display for TraceContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "00-{}-{}-{:02x}",
-            self.trace_id(),
-            self.span_id(),
+            "00-{:032x}-{:016x}-{:02x}",
+            self.trace_id,
+            self.span_id,
             u8::from(self.sampled)
         )
     }
@@ -103,42 +105,19 @@ pub fn next_hop() -> TraceContext {
     current_trace().map_or_else(TraceContext::new_root, |context| context.child())
 }
 
-fn fresh_span_id() -> [u8; 8] {
-    let random = uuid::Uuid::new_v4().into_bytes();
-    let mut id = [0; 8];
-    id.copy_from_slice(&random[..8]);
-    // A v4 uuid's first 8 bytes are random; all zero is invalid and (practically) never drawn.
-    if id == [0; 8] {
-        id[7] = 1;
-    }
-    id
+fn fresh_span_id() -> u64 {
+    // Half of a v4 uuid's random bits; zero is invalid and (practically) never drawn.
+    (uuid::Uuid::new_v4().as_u64_pair().1).max(1)
 }
 
-fn hex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    if text.len() != 2 * N {
+/// `text` as a number if it is exactly `digits` lowercase hex digits (the spec refuses
+/// uppercase, and `from_str_radix` alone would take it, and a sign).
+fn lower_hex(text: &str, digits: usize) -> Option<u128> {
+    let lower = |c: u8| c.is_ascii_digit() || (b'a'..=b'f').contains(&c);
+    if text.len() != digits || !text.bytes().all(lower) {
         return None;
     }
-    let mut bytes = [0; N];
-    for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks(2)) {
-        *byte = (digit(pair[0])? << 4) | digit(pair[1])?;
-    }
-    Some(bytes)
-}
-
-fn digit(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    }
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    use fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    u128::from_str_radix(text, 16).ok()
 }
 
 #[cfg(test)]
