@@ -21,8 +21,8 @@ use settings::{KafkaSettings, RegistrySettings};
 use tokio::sync::oneshot;
 
 /// Requests waiting for a reply, by command id, oldest first. Retries of one idempotency
-/// key share a command id, and each of their records is answered once: the n-th reply goes
-/// to the n-th request still waiting.
+/// key share a command id; each of their records is answered once, and the reply names the
+/// request (its ticket) that sent the record.
 type Waiting = Arc<Mutex<HashMap<CommandId, VecDeque<Waiter>>>>;
 
 /// One request waiting for a reply.
@@ -44,7 +44,16 @@ struct RecentReplies {
 }
 
 impl RecentReplies {
+    /// Keeps `reply` as its command's outcome, unless it only says that another payload
+    /// came under a decided id: a poll after a 202 asks what the id was decided as.
     fn insert(&mut self, reply: CommandReply) {
+        let conflict = reply
+            .rejection
+            .as_ref()
+            .is_some_and(|r| r.code == crate::processor::IDEMPOTENCY_CONFLICT);
+        if conflict && self.replies.contains_key(&reply.command_id) {
+            return;
+        }
         if self
             .replies
             .insert(reply.command_id, reply.clone())
@@ -192,10 +201,12 @@ impl Dispatcher {
         let sent = self
             .producer
             .send(
-                FutureRecord::to(topic)
-                    .key(key)
-                    .payload(value)
-                    .headers(eventlog::trace_headers(&telemetry::next_hop())),
+                FutureRecord::to(topic).key(key).payload(value).headers(
+                    eventlog::with_reply_ticket(
+                        eventlog::trace_headers(&telemetry::next_hop()),
+                        ticket,
+                    ),
+                ),
                 Duration::from_secs(5),
             )
             .await
@@ -285,20 +296,33 @@ async fn deliver_replies(
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(reply.clone());
-                hand_over(&waiting, reply);
+                hand_over(&waiting, reply, eventlog::reply_ticket_of(&message));
             }
             Err(error) => tracing::warn!(%error, "undecodable reply"),
         }
     }
 }
 
-/// Gives `reply` to the oldest request still waiting for its command id.
-fn hand_over(waiting: &Waiting, mut reply: CommandReply) {
+/// Gives `reply` to the request that sent the record it answers (`ticket`), if it still
+/// waits; a reply naming no ticket (from a writer before tickets) goes to the oldest request
+/// waiting for its command id.
+fn hand_over(waiting: &Waiting, mut reply: CommandReply, ticket: Option<u64>) {
     let command_id = reply.command_id;
     let mut waiting = waiting.lock().unwrap_or_else(|p| p.into_inner());
     let Some(queue) = waiting.get_mut(&command_id) else {
         return;
     };
+    if let Some(ticket) = ticket {
+        if let Some(at) = queue.iter().position(|w| w.ticket == ticket)
+            && let Some(waiter) = queue.remove(at)
+        {
+            let _ = waiter.sender.send(reply); // a request that gave up just now is gone
+        }
+        if queue.is_empty() {
+            waiting.remove(&command_id);
+        }
+        return;
+    }
     while let Some(waiter) = queue.pop_front() {
         match waiter.sender.send(reply) {
             Ok(()) => break,

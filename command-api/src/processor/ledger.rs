@@ -4,18 +4,15 @@
 //! Pure: no Kafka here. The writer feeds commands in, writes what comes out inside one
 //! transaction, and on an abort puts back the pools it touched with [`Undo`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 use domain::{Aggregate, CommandId, Ctx, Timestamp};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 use super::kind::Kind;
-
-/// How many recent command ids each aggregate remembers for deduplication. A client
-/// retrying with the same idempotency key after more than this many later commands on the
-/// same aggregate is treated as a new command (documented in the API).
-const REMEMBERED_COMMANDS_PER_AGGREGATE: usize = 256;
+pub use super::memory::RememberedOutcome;
+use super::memory::{CommandMemory, PayloadDigest};
 
 /// What the processor decided for one command.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,7 +21,8 @@ pub enum Decision<A: Aggregate> {
     Accepted(Vec<A::Event>),
     /// Refused; nothing changed.
     Rejected(A::Rejection),
-    /// Seen before with the same payload: answer as the first time.
+    /// Seen before with the same payload (in an earlier batch or earlier in this one):
+    /// answer as the first time.
     Repeated(RememberedOutcome<A::Rejection>),
     /// Seen before with another payload.
     IdConflict,
@@ -45,38 +43,16 @@ impl<A: Aggregate> Decision<A> {
     }
 }
 
-/// What a command led to, kept so a retry gets the same answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RememberedOutcome<R> {
-    /// `partition:offset` of the command's last event, if it wrote any.
-    pub consistency_token: Option<String>,
-    /// Names of the events it wrote.
-    pub events: Vec<String>,
-    /// The rejection, if it was refused.
-    pub rejection: Option<R>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(bound(serialize = "R: Serialize", deserialize = "R: DeserializeOwned"))]
-struct RememberedCommand<R> {
-    command_id: CommandId,
-    /// The command exactly as first received: a retry must match it to count as the same.
-    /// `None` when the memory was rebuilt from the command's events after a takeover (events
-    /// name their command but do not carry it): any retry of that id is then a repeat.
-    payload: Option<String>,
-    outcome: RememberedOutcome<R>,
-}
-
-/// One aggregate and the commands it has recently answered.
+/// One aggregate and the commands it has decided lately.
 #[derive(Debug)]
 pub struct Slot<A: Aggregate> {
     pub state: A,
-    recent: VecDeque<RememberedCommand<A::Rejection>>,
+    memory: CommandMemory<A::Rejection>,
 }
 
 impl<A: Aggregate<Rejection: PartialEq> + PartialEq> PartialEq for Slot<A> {
     fn eq(&self, other: &Self) -> bool {
-        self.state == other.state && self.recent == other.recent
+        self.state == other.state && self.memory == other.memory
     }
 }
 
@@ -84,7 +60,7 @@ impl<A: Aggregate<Rejection: Clone>> Clone for Slot<A> {
     fn clone(&self) -> Self {
         Self {
             state: self.state.clone(),
-            recent: self.recent.clone(),
+            memory: self.memory.clone(),
         }
     }
 }
@@ -94,57 +70,25 @@ where
     A: Aggregate,
     A::Rejection: Clone + Serialize + DeserializeOwned,
 {
-    /// A slot from a snapshot: the aggregate and the processor's memory of recent commands.
-    pub fn restore(state: A, recent: serde_json::Value) -> Result<Self, serde_json::Error> {
-        Ok(Self {
-            state,
-            recent: serde_json::from_value(recent)?,
-        })
+    /// A slot from a snapshot: the aggregate and the processor's memory of its commands;
+    /// also the first command offset the snapshot had not decided, when it says.
+    pub fn restore(
+        state: A,
+        memory: serde_json::Value,
+    ) -> Result<(Self, Option<i64>), serde_json::Error> {
+        let (memory, commands_from) = CommandMemory::from_json(memory)?;
+        Ok((Self { state, memory }, commands_from))
     }
 
-    /// The memory of recent commands, for the snapshot.
-    pub fn recent_json(&self) -> serde_json::Value {
-        serde_json::to_value(&self.recent).expect("remembered commands serialise to JSON")
+    /// The memory of decided commands, for a snapshot taken when `commands_from` was the
+    /// next undecided command offset.
+    pub fn memory_json(&self, commands_from: i64) -> serde_json::Value {
+        self.memory.to_json(commands_from)
     }
 
-    fn remembered(&self, command_id: &CommandId) -> Option<&RememberedCommand<A::Rejection>> {
-        self.recent.iter().find(|c| &c.command_id == command_id)
-    }
-
-    fn remember(
-        &mut self,
-        command_id: CommandId,
-        payload: Option<String>,
-        outcome: RememberedOutcome<A::Rejection>,
-    ) {
-        if self.recent.len() == REMEMBERED_COMMANDS_PER_AGGREGATE {
-            self.recent.pop_front();
-        }
-        self.recent.push_back(RememberedCommand {
-            command_id,
-            payload,
-            outcome,
-        });
-    }
-
-    /// Remembers an event read back from the log as (part of) its command's outcome.
-    fn remember_logged(&mut self, command_id: CommandId, event_name: &str, token: String) {
-        if let Some(last) = self.recent.back_mut()
-            && last.command_id == command_id
-        {
-            last.outcome.events.push(event_name.to_owned());
-            last.outcome.consistency_token = Some(token);
-            return;
-        }
-        if self.remembered(&command_id).is_some() {
-            return; // already in the snapshot's memory
-        }
-        let outcome = RememberedOutcome {
-            consistency_token: Some(token),
-            events: vec![event_name.to_owned()],
-            rejection: None,
-        };
-        self.remember(command_id, None, outcome);
+    /// How many command ids it remembers.
+    pub fn remembered_commands(&self) -> usize {
+        self.memory.len()
     }
 }
 
@@ -215,23 +159,44 @@ impl<K: Kind> PartitionLedger<K> {
         self.slots.iter()
     }
 
-    /// Applies an event read back from the log (catching up after a snapshot), and remembers
-    /// its command as answered, so a retry of it is never applied twice. `token` is the
-    /// event's `partition:offset`.
+    /// Applies an event read back from the log (catching up after a snapshot, at `now`),
+    /// and remembers its command as decided, so a retry of it is never applied twice.
+    /// `token` is the event's `partition:offset`.
     pub fn apply_logged(
         &mut self,
         key: &K::Key,
         command_id: CommandId,
         event: &<K::Aggregate as Aggregate>::Event,
         token: String,
+        now: Timestamp,
     ) {
         let slot = self.slots.entry(key.clone()).or_insert_with(empty_slot);
         slot.state.apply(event);
-        slot.remember_logged(command_id, K::event_name(event), token);
+        slot.memory
+            .add_logged_event(command_id, K::event_name(event), token, now);
     }
 
-    /// Decides `incoming` at `now`, applying any events to its aggregate; records the
-    /// aggregate's prior state in `undo` the first time the batch touches it.
+    /// The commands known only from their events (after a takeover), by aggregate.
+    pub fn known_without_payload(&self) -> Vec<(K::Key, CommandId)> {
+        self.slots
+            .iter()
+            .flat_map(|(key, slot)| slot.memory.without_digest().map(|id| (key.clone(), *id)))
+            .collect()
+    }
+
+    /// Gives a command known only from its events the payload of its record, so a retry
+    /// with another payload is a conflict after a takeover too. The first record of an id
+    /// is the one that was decided; true if this filled one in.
+    pub fn recover_payload(&mut self, incoming: &K::Envelope) -> bool {
+        let digest = PayloadDigest::of(K::command(incoming));
+        self.slots
+            .get_mut(K::key(incoming))
+            .is_some_and(|slot| slot.memory.recover_digest(&K::command_id(incoming), digest))
+    }
+
+    /// Decides `incoming` at `now`, applying any events to its aggregate, and remembers the
+    /// decision at once, so a copy later in the same batch is a repeat (or a conflict);
+    /// records the aggregate's prior state in `undo` the first time the batch touches it.
     pub fn decide(
         &mut self,
         incoming: &K::Envelope,
@@ -243,9 +208,9 @@ impl<K: Kind> PartitionLedger<K> {
         }
         let key = K::key(incoming);
         let command_id = K::command_id(incoming);
-        let payload = canonical(K::command(incoming));
-        if let Some(seen) = self.slots.get(key).and_then(|s| s.remembered(&command_id)) {
-            return if seen.payload.as_ref().is_none_or(|seen| *seen == payload) {
+        let digest = PayloadDigest::of(K::command(incoming));
+        if let Some(seen) = self.slots.get(key).and_then(|s| s.memory.get(&command_id)) {
+            return if seen.digest.as_ref().is_none_or(|seen| *seen == digest) {
                 Decision::Repeated(seen.outcome.clone())
             } else {
                 Decision::IdConflict
@@ -260,27 +225,56 @@ impl<K: Kind> PartitionLedger<K> {
             command_id,
             actor: K::actor(incoming).clone(),
         };
-        match domain::execute(&mut slot.state, K::command(incoming), &ctx) {
+        let decision = match domain::execute(&mut slot.state, K::command(incoming), &ctx) {
             Ok(events) => Decision::Accepted(events),
             Err(rejection) => Decision::Rejected(rejection),
+        };
+        let outcome = RememberedOutcome {
+            consistency_token: None, // known once its events are written: see `set_token`
+            events: match &decision {
+                Decision::Accepted(events) => {
+                    events.iter().map(|e| K::event_name(e).to_owned()).collect()
+                }
+                _ => Vec::new(),
+            },
+            rejection: match &decision {
+                Decision::Rejected(rejection) => Some(Clone::clone(rejection)),
+                _ => None,
+            },
+        };
+        slot.memory.remember(
+            command_id,
+            Some(digest),
+            K::deadline(incoming),
+            now,
+            outcome,
+        );
+        decision
+    }
+
+    /// Records the consistency token of a decided command once its events are written.
+    pub fn set_token(&mut self, key: &K::Key, command_id: &CommandId, token: String) {
+        if let Some(slot) = self.slots.get_mut(key) {
+            slot.memory.set_token(command_id, token);
         }
     }
 
-    /// Records the outcome of a decided command, once its event offsets are known.
-    pub fn remember(
-        &mut self,
-        incoming: &K::Envelope,
-        outcome: RememberedOutcome<<K::Aggregate as Aggregate>::Rejection>,
-    ) {
-        let slot = self
-            .slots
-            .entry(K::key(incoming).clone())
-            .or_insert_with(empty_slot);
-        slot.remember(
-            K::command_id(incoming),
-            Some(canonical(K::command(incoming))),
-            outcome,
-        );
+    /// The outcome remembered for a command, as it stands now.
+    pub fn remembered(
+        &self,
+        key: &K::Key,
+        command_id: &CommandId,
+    ) -> Option<&RememberedOutcome<<K::Aggregate as Aggregate>::Rejection>> {
+        Some(&self.slots.get(key)?.memory.get(command_id)?.outcome)
+    }
+
+    /// Derived command ids forgotten before their retry window ended, over every aggregate
+    /// (an aggregate busier than the memory holds): logged by the writer.
+    pub fn forgotten_early(&self) -> u64 {
+        self.slots
+            .values()
+            .map(|s| s.memory.forgotten_early())
+            .sum()
     }
 
     /// Puts back every aggregate the batch touched, as if it never ran.
@@ -297,16 +291,14 @@ impl<K: Kind> PartitionLedger<K> {
 fn empty_slot<A: Aggregate>() -> Slot<A> {
     Slot {
         state: A::default(),
-        recent: VecDeque::new(),
+        memory: CommandMemory::default(),
     }
-}
-
-/// The command's canonical form: serde_json of the domain value (field order is fixed by
-/// the type), so equal commands always compare equal.
-fn canonical(command: &impl Serialize) -> String {
-    serde_json::to_string(command).expect("domain commands serialise to JSON")
 }
 
 #[cfg(test)]
 #[path = "ledger_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "ledger_properties.rs"]
+mod properties;

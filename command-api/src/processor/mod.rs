@@ -10,6 +10,7 @@
 pub mod kind;
 pub mod ledger;
 mod load;
+mod memory;
 mod ownership;
 mod partition;
 mod reply;
@@ -33,6 +34,7 @@ pub use kind::{Kind, PoolKind, PurchaseKind};
 pub use load::LoadReport;
 use ownership::{Ownership, OwnershipContext};
 use partition::{Inbound, Rewind, Shared, Start, run_partition};
+pub use reply::IDEMPOTENCY_CONFLICT;
 use wire::Wire;
 pub use wire::now;
 pub use writer::SNAPSHOT_EVERY;
@@ -70,7 +72,7 @@ pub async fn rebuild_partition<K: Kind>(
     partition: i32,
 ) -> anyhow::Result<(ledger::PartitionLedger<K>, LoadReport)> {
     let wire = Wire::<K>::new(Topics::new(kafka), registry, kafka.partitions)?;
-    load::load_partition(kafka, &wire, partition).await
+    load::load_partition(kafka, &wire, partition, wire::now()).await
 }
 
 /// Runs the processor of aggregate kind `K` until `shutdown` completes.
@@ -214,6 +216,7 @@ impl<K: Kind> Router<K> {
             offset: message.offset(),
             payload: message.payload().map(<[u8]>::to_vec),
             trace: eventlog::trace_of(message),
+            reply_ticket: eventlog::reply_ticket_of(message),
         };
         // A closed inbox means the task ended; the next look at ownership replaces it.
         let _ = handle.inbox.send(inbound).await;

@@ -46,6 +46,8 @@ pub struct Inbound {
     pub payload: Option<Vec<u8>>,
     /// The trace the command belongs to, carried on to what it causes.
     pub trace: Option<TraceContext>,
+    /// The ticket of the request that sent it, carried on to its reply.
+    pub reply_ticket: Option<u64>,
 }
 
 /// A request to read `partition` again from `to`.
@@ -253,6 +255,7 @@ impl<K: Kind> PartitionTask<K> {
                     offset: record.offset,
                     envelope,
                     trace: record.trace.unwrap_or_else(TraceContext::new_root),
+                    reply_ticket: record.reply_ticket,
                 }),
                 Err(error) if error.is_poison() => {
                     tracing::error!(partition = self.partition, offset = record.offset, %error, reason = error.reason(), "skipping an undecodable command");

@@ -16,6 +16,8 @@ use super::ledger::Slot;
 pub struct LoadedSnapshot<K: Kind> {
     pub key: K::Key,
     pub next_event_offset: i64,
+    /// The first command record not decided when it was taken (`None` in old snapshots).
+    pub commands_from: Option<i64>,
     pub slot: Slot<K::Aggregate>,
 }
 
@@ -68,11 +70,13 @@ impl<K: Kind> Wire<K> {
     /// Decodes a snapshot record into a ledger slot.
     pub async fn decode_snapshot(&self, bytes: &[u8]) -> anyhow::Result<LoadedSnapshot<K>> {
         let snapshot: K::Snapshot = self.codec.decode(bytes).await?;
-        let (key, state, recent, next_event_offset) = K::restored(snapshot);
+        let (key, state, memory, next_event_offset) = K::restored(snapshot);
+        let (slot, commands_from) = Slot::restore(state, memory)?;
         Ok(LoadedSnapshot {
-            slot: Slot::restore(state, recent)?,
+            slot,
             key,
             next_event_offset,
+            commands_from,
         })
     }
 
@@ -122,14 +126,21 @@ impl<K: Kind> Wire<K> {
         self.codec.encode_reply(&self.topics.replies(), reply).await
     }
 
-    /// Encodes the snapshot of an aggregate after a batch.
+    /// Encodes the snapshot of an aggregate after a batch: its events up to
+    /// `next_event_offset` and its commands up to `commands_from` are in it.
     pub async fn encode_snapshot(
         &self,
         key: &K::Key,
         slot: &Slot<K::Aggregate>,
         next_event_offset: i64,
+        commands_from: i64,
     ) -> Result<Vec<u8>, EncodeError> {
-        let snapshot = K::snapshot(key, &slot.state, slot.recent_json(), next_event_offset);
+        let snapshot = K::snapshot(
+            key,
+            &slot.state,
+            slot.memory_json(commands_from),
+            next_event_offset,
+        );
         self.encode(&K::state_topic(&self.topics), &snapshot).await
     }
 

@@ -13,7 +13,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use domain::{Aggregate, Timestamp};
+use domain::Timestamp;
 use eventlog::{ClientRole, TransactionError, Transactions, client_config, partition_for};
 use futures::future::try_join_all;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -25,7 +25,7 @@ use settings::KafkaSettings;
 use telemetry::TraceContext;
 
 use super::kind::Kind;
-use super::ledger::{Decision, PartitionLedger, RememberedOutcome, Undo};
+use super::ledger::{Decision, PartitionLedger, Undo};
 use super::load::{LoadReport, load_partition};
 use super::ownership::OwnershipContext;
 use super::wire::Wire;
@@ -43,6 +43,11 @@ pub struct PartitionWriter<K: Kind> {
     /// Offset after the last event this partition's writers committed: where a snapshot
     /// says replay would resume.
     events_end: i64,
+    /// Offset after the last command this writer decided and committed (or where the
+    /// snapshots it loaded stopped): where a snapshot says its commands end.
+    commands_end: i64,
+    /// Command ids the ledger had forgotten before their retry window ended, as last logged.
+    forgotten_early: u64,
     /// Aggregates changed since their last committed snapshot.
     unsnapshotted: BTreeSet<K::Key>,
     /// When the last snapshot flush committed.
@@ -83,13 +88,15 @@ impl<K: Kind> PartitionWriter<K> {
         };
         let transactions = Transactions::open(client_config(kafka, &role)).await?;
         tracing::info!(partition, "fenced the previous writer");
-        let (ledger, report) = load_partition(kafka, wire, partition).await?;
+        let (ledger, report) = load_partition(kafka, wire, partition, super::wire::now()).await?;
         Ok((
             Self {
                 partition,
                 transactions,
                 ledger,
                 events_end: report.events_end,
+                commands_end: report.commands_from,
+                forgotten_early: 0,
                 unsnapshotted: BTreeSet::new(),
                 // Flush with the first batch: the snapshot then marks where this writer began.
                 last_flush: Instant::now() - SNAPSHOT_EVERY,
@@ -155,7 +162,9 @@ impl<K: Kind> PartitionWriter<K> {
         let keys: Vec<K::Key> = self.unsnapshotted.iter().cloned().collect();
         let flushed = async {
             self.transactions.begin()?;
-            let pending = self.send_snapshots(wire, &keys, self.events_end).await?;
+            let pending = self
+                .send_snapshots(wire, &keys, self.events_end, self.commands_end)
+                .await?;
             await_all(pending).await?;
             self.transactions.commit().await
         }
@@ -177,12 +186,14 @@ impl<K: Kind> PartitionWriter<K> {
         }
     }
 
-    /// Produces the snapshots of `keys` (as of `events_end`) into the open transaction.
+    /// Produces the snapshots of `keys` (as of `events_end` and `commands_end`) into the
+    /// open transaction.
     async fn send_snapshots(
         &self,
         wire: &Wire<K>,
         keys: &[K::Key],
         events_end: i64,
+        commands_end: i64,
     ) -> Result<Vec<DeliveryFuture>, TransactionError> {
         let state_topic = K::state_topic(&wire.topics);
         let mut pending = Vec::with_capacity(keys.len());
@@ -191,7 +202,7 @@ impl<K: Kind> PartitionWriter<K> {
                 continue;
             };
             let value = wire
-                .encode_snapshot(key, slot, events_end)
+                .encode_snapshot(key, slot, events_end, commands_end)
                 .await
                 .map_err(abortable)?;
             let record_key = key.to_string();
@@ -223,12 +234,21 @@ impl<K: Kind> PartitionWriter<K> {
         self.transactions.begin()?;
         let producer = self.transactions.producer();
         // Every record a command causes carries its trace on, as a span of its own.
-        let send = |topic: &str, partition: i32, key: &str, value: &[u8], trace: &TraceContext| {
+        let send = |topic: &str,
+                    partition: i32,
+                    key: &str,
+                    value: &[u8],
+                    trace: &TraceContext,
+                    reply_ticket: Option<u64>| {
+            let mut headers = eventlog::trace_headers(&trace.child());
+            if let Some(ticket) = reply_ticket {
+                headers = eventlog::with_reply_ticket(headers, ticket);
+            }
             let record = FutureRecord::to(topic)
                 .partition(partition)
                 .key(key)
                 .payload(value)
-                .headers(eventlog::trace_headers(&trace.child()));
+                .headers(headers);
             producer
                 .send_result(record)
                 .map_err(|(e, _)| TransactionError::Abortable(e))
@@ -254,6 +274,7 @@ impl<K: Kind> PartitionWriter<K> {
                     &key,
                     &value,
                     &command.trace,
+                    None,
                 )?);
                 caused_by.push(command.offset);
             }
@@ -275,12 +296,24 @@ impl<K: Kind> PartitionWriter<K> {
             );
             events_end = delivery.offset + 1;
         }
+        for command in batch {
+            if let Some(token) = last_event_of.get(&command.offset) {
+                let envelope = &command.envelope;
+                self.ledger.set_token(
+                    K::key(envelope),
+                    &K::command_id(envelope),
+                    token.to_string(),
+                );
+            }
+        }
 
-        // Rejections worth keeping, replies, and what each command led to (for retries).
+        // Rejections worth keeping, and replies.
         let mut pending = Vec::new();
         for (command, decision) in batch.iter().zip(decisions) {
             let envelope = &command.envelope;
             let token = last_event_of.get(&command.offset).copied();
+            // A copy of a command decided earlier in this batch learns its token only now.
+            let decision = &self.answered_in_full(envelope, decision);
             tracing::debug!(
                 trace_id = %command.trace.trace_id(),
                 partition = self.partition,
@@ -288,10 +321,6 @@ impl<K: Kind> PartitionWriter<K> {
                 decision = decision.name(),
                 "command decided"
             );
-            if let Decision::Accepted(_) | Decision::Rejected(_) = decision {
-                self.ledger
-                    .remember(envelope, remembered::<K>(decision, token));
-            }
             if let Decision::Rejected(rejection) = decision
                 && let Some(value) = wire
                     .encode_rejection(envelope, rejection, now)
@@ -305,6 +334,7 @@ impl<K: Kind> PartitionWriter<K> {
                     &key,
                     &value,
                     &command.trace,
+                    None,
                 )?);
             }
             let never_touched = K::Aggregate::default();
@@ -324,6 +354,7 @@ impl<K: Kind> PartitionWriter<K> {
                 reply_to,
                 &value,
                 &command.trace,
+                command.reply_ticket,
             )?);
         }
 
@@ -336,7 +367,11 @@ impl<K: Kind> PartitionWriter<K> {
         } else {
             Vec::new()
         };
-        pending.extend(self.send_snapshots(wire, &to_snapshot, events_end).await?);
+        let commands_end = span.last + 1;
+        pending.extend(
+            self.send_snapshots(wire, &to_snapshot, events_end, commands_end)
+                .await?,
+        );
         let mut offsets = TopicPartitionList::new();
         offsets
             .add_partition_offset(
@@ -372,7 +407,42 @@ impl<K: Kind> PartitionWriter<K> {
             "transaction timings"
         );
         self.events_end = events_end;
+        self.commands_end = commands_end;
+        self.log_forgotten_early();
         Ok(events_written)
+    }
+
+    /// `decision`, with a repeat's outcome as the ledger knows it now (its token is set
+    /// once the first copy's events are written).
+    fn answered_in_full(
+        &self,
+        envelope: &K::Envelope,
+        decision: &Decision<K::Aggregate>,
+    ) -> Decision<K::Aggregate> {
+        match decision {
+            Decision::Repeated(outcome) if outcome.consistency_token.is_none() => {
+                let now_known = self
+                    .ledger
+                    .remembered(K::key(envelope), &K::command_id(envelope))
+                    .unwrap_or(outcome);
+                Decision::Repeated(now_known.clone())
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// Says when an aggregate had to forget a retriable command id before its window ended:
+    /// a retry of it later in the window would be decided anew.
+    fn log_forgotten_early(&mut self) {
+        let forgotten = self.ledger.forgotten_early();
+        if forgotten > self.forgotten_early {
+            tracing::warn!(
+                partition = self.partition,
+                forgotten_early = forgotten,
+                "command ids forgotten before their retry window ended (an aggregate remembered more than it can keep)"
+            );
+            self.forgotten_early = forgotten;
+        }
     }
 }
 
@@ -401,25 +471,8 @@ pub struct Command<K: Kind> {
     pub envelope: K::Envelope,
     /// The trace of the request that sent it: its events, reply and rejection carry it on.
     pub trace: TraceContext,
-}
-
-fn remembered<K: Kind>(
-    decision: &Decision<K::Aggregate>,
-    token: Option<ConsistencyToken>,
-) -> RememberedOutcome<<K::Aggregate as Aggregate>::Rejection> {
-    RememberedOutcome {
-        consistency_token: token.map(|t| t.to_string()),
-        events: match decision {
-            Decision::Accepted(events) => {
-                events.iter().map(|e| K::event_name(e).to_owned()).collect()
-            }
-            _ => Vec::new(),
-        },
-        rejection: match decision {
-            Decision::Rejected(rejection) => Some(rejection.clone()),
-            _ => None,
-        },
-    }
+    /// The ticket of the request that sent it, carried on to its reply.
+    pub reply_ticket: Option<u64>,
 }
 
 /// An encoding failure is the registry being unreachable or a schema bug: abort the batch

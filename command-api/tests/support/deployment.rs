@@ -86,14 +86,22 @@ impl Deployment {
 
     /// Kills the processor (SIGKILL), if one runs, and starts a new one.
     pub async fn restart_processor(&self) {
-        let mut processor = self.processor.lock().await;
-        if let Some(running) = processor.take() {
+        self.kill_processor().await;
+        let started = self.spawn_processor().await;
+        *self.processor.lock().await = Some(started);
+    }
+
+    /// Kills the processor (SIGKILL), if one runs, and starts none: commands queue up.
+    pub async fn kill_processor(&self) {
+        if let Some(running) = self.processor.lock().await.take() {
             running.kill().await;
         }
-        let started =
-            SpawnedService::start(PROCESSOR, "LEAKY_POOL_PROCESSOR__LISTEN", &vars(&self.env))
-                .await;
-        *processor = Some(started);
+    }
+
+    /// Another processor instance in the same group: the two split the partitions between
+    /// them (a rebalance) until one is killed.
+    pub async fn spawn_processor(&self) -> SpawnedService {
+        SpawnedService::start(PROCESSOR, "LEAKY_POOL_PROCESSOR__LISTEN", &vars(&self.env)).await
     }
 }
 

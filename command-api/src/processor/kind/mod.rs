@@ -71,6 +71,8 @@ pub trait Kind: Send + Sync + Sized + 'static {
     fn command(command: &Self::Envelope) -> &<Self::Aggregate as Aggregate>::Command;
     /// Whether it arrived too late to be applied.
     fn is_past_deadline(command: &Self::Envelope, now: Timestamp) -> bool;
+    /// After this it is never applied (a copy of its record arriving later neither).
+    fn deadline(command: &Self::Envelope) -> Timestamp;
 
     /// An event's type name.
     fn event_name(event: &<Self::Aggregate as Aggregate>::Event) -> &'static str;

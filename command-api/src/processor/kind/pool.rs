@@ -78,6 +78,10 @@ impl Kind for PoolKind {
         command.is_past_deadline(now)
     }
 
+    fn deadline(command: &PoolCommandEnvelope) -> Timestamp {
+        command.deadline
+    }
+
     fn event_name(event: &TokenPoolEvent) -> &'static str {
         event.name()
     }

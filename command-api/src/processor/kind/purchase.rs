@@ -75,6 +75,10 @@ impl Kind for PurchaseKind {
         command.is_past_deadline(now)
     }
 
+    fn deadline(command: &PurchaseCommandEnvelope) -> Timestamp {
+        command.deadline
+    }
+
     fn event_name(event: &PurchaseEvent) -> &'static str {
         event.name()
     }
@@ -205,16 +209,6 @@ mod tests {
         command: &PurchaseCommandEnvelope,
     ) -> Option<CommandReply> {
         let decision = ledger.decide(command, t(1), &mut Undo::default());
-        if let Decision::Accepted(_) | Decision::Rejected(_) = &decision {
-            ledger.remember(
-                command,
-                RememberedOutcome {
-                    consistency_token: None,
-                    events: vec!["PurchaseRequested".into()],
-                    rejection: None,
-                },
-            );
-        }
         let purchase = ledger
             .slot(&command.purchase_id)
             .map(|s| s.state.clone())
