@@ -6,7 +6,7 @@
 //! - an id *derived* from something a caller can send again (an `Idempotency-Key`, a hold
 //!   and a step, a purchase and a step: UUIDv5) comes back as a retry, so it is kept for
 //!   [`RETRY_WINDOW`] after its decision, and at least until its deadline;
-//! - an id *minted* at random for one request (UUIDv4) can only come back as a copy of its
+//! - an id *minted* for one request (UUIDv4, UUIDv7) can only come back as a copy of its
 //!   record, and a copy past the record's deadline is never applied, so it is kept until
 //!   its deadline.
 //!
@@ -98,10 +98,13 @@ impl<R> Default for CommandMemory<R> {
     }
 }
 
-/// Whether an id can come back as a retry (derived from a name) rather than only as a copy
-/// of its record (minted at random).
+/// Whether an id can come back as a retry (derived from a name: UUIDv5, or v3) rather than
+/// only as a copy of its record (minted for one request: v4, v7).
 fn is_derived(id: &CommandId) -> bool {
-    id.as_uuid().get_version() != Some(uuid::Version::Random)
+    matches!(
+        id.as_uuid().get_version(),
+        Some(uuid::Version::Sha1 | uuid::Version::Md5)
+    )
 }
 
 impl<R: Clone> CommandMemory<R> {
