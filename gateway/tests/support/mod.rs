@@ -37,6 +37,8 @@ pub struct Deployment {
     pub stub: StubState,
     pub stub_url: String,
     pub gateway: SpawnedService,
+    /// The gateway's environment, to start it again.
+    gateway_env: Vec<(String, String)>,
     dispatcher: Dispatcher,
     _stop: watch::Sender<bool>,
 }
@@ -120,6 +122,10 @@ impl Deployment {
         ];
         env.extend_from_slice(gateway_env);
         let gateway = SpawnedService::start(GATEWAY, "LEAKY_GATEWAY__LISTEN", &env).await;
+        let gateway_env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
 
         let dispatcher = Dispatcher::start(
             &kafka,
@@ -137,12 +143,28 @@ impl Deployment {
             stub,
             stub_url,
             gateway,
+            gateway_env,
             dispatcher,
             _stop: stop,
         };
         deployment.alice = format!("Bearer {}", deployment.api_key("alice").await);
         deployment.wait_until_ready().await;
         deployment
+    }
+
+    /// Starts another gateway on a new port, then kills the running one (SIGKILL) in the
+    /// middle of whatever it was doing, as a crash would.
+    pub async fn crash_gateway(&mut self) {
+        let env: Vec<(&str, &str)> = self
+            .gateway_env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let replacement = SpawnedService::start(GATEWAY, "LEAKY_GATEWAY__LISTEN", &env).await;
+        std::mem::replace(&mut self.gateway, replacement)
+            .kill()
+            .await;
+        self.wait_until_ready().await;
     }
 
     /// Registers `user` and logs in; returns the access token.
