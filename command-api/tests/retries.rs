@@ -453,3 +453,47 @@ async fn a_retry_storm_across_crashes_and_rebalances_applies_every_command_once(
         "the log holds exactly the accepted commands"
     );
 }
+
+/// The `PurchaseRequested` events in the purchase log.
+async fn purchases_requested(stack: &Stack) -> Vec<schemas::PurchaseEventEnvelope> {
+    let kafka = &stack.deployment.kafka;
+    let codec = schemas::PurchaseCodec::new(&testkit::infra().registry).unwrap();
+    let topic = eventlog::Topics::new(kafka).purchase_events();
+    let mut requested = Vec::new();
+    for record in eventlog::read_topic(kafka, &topic, kafka.partitions)
+        .await
+        .unwrap()
+    {
+        let envelope = codec.decode_event(&record.value.unwrap()).await.unwrap();
+        if matches!(
+            envelope.event,
+            domain::PurchaseEvent::PurchaseRequested { .. }
+        ) {
+            requested.push(envelope);
+        }
+    }
+    requested
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_purchase_retried_while_its_writer_is_down_is_placed_once() {
+    let stack = Stack::start("retry-purchase").await;
+    let order = |tokens: u64| {
+        json!({"pool": "user:alice/openai", "tokens": tokens, "price_cents": 250,
+               "payment_method": "pm_card_visa"})
+    };
+    let purchases = "/api/v1/purchases";
+    // No purchase processor yet: every try waits in purchase.commands and is answered 202.
+    tries_while_the_writer_is_down(&stack, purchases, "order-1", &[order(1_000), order(1_000)])
+        .await;
+    tries_while_the_writer_is_down(&stack, purchases, "order-1", &[order(2_000)]).await;
+    let _processor = stack.deployment.spawn_purchase_processor().await;
+
+    let (status, placed) = stack.until_final(purchases, "order-1", &order(1_000)).await;
+    assert_eq!(status, StatusCode::CREATED, "{placed}");
+    let (status, problem) = stack.until_final(purchases, "order-1", &order(2_000)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    let requested = purchases_requested(&stack).await;
+    assert_eq!(requested.len(), 1, "{requested:?}");
+    assert_eq!(requested[0].purchase_id.to_string(), placed["purchase_id"]);
+}

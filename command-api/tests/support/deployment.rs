@@ -10,6 +10,7 @@ use testkit::auth::AuthService;
 pub const PARTITIONS: u32 = 2;
 
 const PROCESSOR: &str = env!("CARGO_BIN_EXE_pool-processor");
+const PURCHASE_PROCESSOR: &str = env!("CARGO_BIN_EXE_purchase-processor");
 const API: &str = env!("CARGO_BIN_EXE_command-api");
 
 /// Whether a deployment runs a pool processor behind its API.
@@ -96,6 +97,17 @@ impl Deployment {
         if let Some(running) = self.processor.lock().await.take() {
             running.kill().await;
         }
+    }
+
+    /// A purchase processor (the deployment runs none of its own): purchase commands sent
+    /// before it starts wait for it in `purchase.commands`.
+    pub async fn spawn_purchase_processor(&self) -> SpawnedService {
+        SpawnedService::start(
+            PURCHASE_PROCESSOR,
+            "LEAKY_PURCHASE_PROCESSOR__LISTEN",
+            &vars(&self.env),
+        )
+        .await
     }
 
     /// Another processor instance in the same group: the two split the partitions between
