@@ -387,3 +387,22 @@ fn a_command_known_from_its_events_gets_its_payload_from_its_record() {
     let conflict = ledger.decide(&keyed(3, consume(300)), t(2_000), &mut Undo::default());
     assert_eq!(conflict, Decision::IdConflict);
 }
+
+#[test]
+fn a_full_memory_fits_one_kafka_record_with_room_to_spare() {
+    use super::super::memory::{MAX_DERIVED, MAX_MINTED};
+    let mut ledger = given(&[command(1, provision()), command(2, grant(9, 500))]);
+    // Every remembered command a refusal (the largest outcome), with a long token.
+    let keyed_refusals: Vec<_> = (0..MAX_DERIVED as u128 + 10)
+        .map(|n| keyed(1_000 + n, consume(1_000_000)))
+        .collect();
+    let minted_refusals: Vec<_> = (0..MAX_MINTED + 10)
+        .map(|_| minted(consume(1_000_000), 100_000))
+        .collect();
+    batch(&mut ledger, &keyed_refusals, 2_000);
+    batch(&mut ledger, &minted_refusals, 2_000);
+    let slot = ledger.slot(&pool()).unwrap();
+    assert_eq!(slot.remembered_commands(), MAX_DERIVED + MAX_MINTED);
+    let bytes = slot.memory_json(i64::MAX).to_string().len();
+    assert!(bytes < 600 * 1024, "{bytes} bytes");
+}

@@ -24,14 +24,15 @@ use sha2::{Digest, Sha256};
 /// caller answered `202` polls and retries within minutes).
 pub const RETRY_WINDOW: DurationMs = DurationMs::saturating_from_millis(15 * 60 * 1000);
 
-/// At most this many derived ids per aggregate (a snapshot carries them; ~100 bytes
-/// each). An aggregate busier than that over the window forgets its oldest early, and the
-/// writer logs it: see [`CommandMemory::forgotten_early`].
-pub const MAX_DERIVED: usize = 4096;
+/// At most this many derived ids per aggregate: a snapshot carries them (~130 bytes each)
+/// in one record, which must stay well under Kafka's 1 MB. An aggregate busier than that
+/// over the window forgets its oldest early, and the writer logs it: see
+/// [`CommandMemory::forgotten_early`].
+pub const MAX_DERIVED: usize = 2048;
 
 /// At most this many minted ids per aggregate: they guard against copies of one record,
 /// which the idempotent producer already prevents, so fewer are kept.
-pub const MAX_MINTED: usize = 1024;
+pub const MAX_MINTED: usize = 256;
 
 /// A command's payload, reduced to what tells two payloads apart: the first 16 bytes of
 /// the SHA-256 of its canonical JSON, as hex.
