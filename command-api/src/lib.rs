@@ -78,17 +78,21 @@ pub async fn run_processor_service<K: processor::Kind>(
     kafka: KafkaSettings,
     registry: RegistrySettings,
 ) -> anyhow::Result<()> {
-    let probes = probes_service(service, listen, &kafka, &registry).await?;
+    let metrics_registry = telemetry::metrics_registry(service);
+    let metrics = processor::ProcessorMetrics::register(&metrics_registry, kafka.partitions)?;
+    let router: Router = probes::router(readiness(&kafka, &registry), metrics_registry);
+    let probes = HttpService::bind(listen, router).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         probes::shutdown_signal().await;
         let _ = stop.send(true);
     });
     let mut until_signal = stopped.clone();
-    let processor = processor::run::<K>(
+    let processor = processor::run_observed::<K>(
         kafka,
         registry,
         processor::Batching::default(),
+        metrics,
         async move {
             let _ = until_signal.wait_for(|stop| *stop).await;
         },

@@ -11,6 +11,7 @@ pub mod kind;
 pub mod ledger;
 mod load;
 mod memory;
+mod metrics;
 mod ownership;
 mod partition;
 mod reply;
@@ -32,6 +33,7 @@ use tokio::task::JoinHandle;
 
 pub use kind::{Kind, PoolKind, PurchaseKind};
 pub use load::LoadReport;
+pub use metrics::ProcessorMetrics;
 use ownership::{Ownership, OwnershipContext};
 use partition::{Inbound, Rewind, Shared, Start, run_partition};
 pub use reply::IDEMPOTENCY_CONFLICT;
@@ -75,11 +77,25 @@ pub async fn rebuild_partition<K: Kind>(
     load::load_partition(kafka, &wire, partition, wire::now()).await
 }
 
-/// Runs the processor of aggregate kind `K` until `shutdown` completes.
+/// Runs the processor of aggregate kind `K` until `shutdown` completes, reporting to no one
+/// (in-process uses: tests, tools).
 pub async fn run<K: Kind>(
     kafka: KafkaSettings,
     registry: RegistrySettings,
     batching: Batching,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let metrics = ProcessorMetrics::unregistered(kafka.partitions);
+    run_observed::<K>(kafka, registry, batching, metrics, shutdown).await
+}
+
+/// Runs the processor of aggregate kind `K` until `shutdown` completes, reporting to
+/// `metrics`.
+pub async fn run_observed<K: Kind>(
+    kafka: KafkaSettings,
+    registry: RegistrySettings,
+    batching: Batching,
+    metrics: ProcessorMetrics,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let topics = Topics::new(&kafka);
@@ -111,6 +127,7 @@ pub async fn run<K: Kind>(
         ownership,
         batching,
         rewinds: rewinds_sender,
+        metrics,
     });
 
     let mut router = Router::new(Arc::clone(&shared));
@@ -174,6 +191,7 @@ impl<K: Kind> Router<K> {
     /// starts tasks for owned partitions without one, including ones whose task ended.
     fn follow_ownership(&mut self) {
         let owned = self.shared.ownership.owned();
+        self.shared.metrics.owned(owned.len());
         self.tasks
             .retain(|partition, handle| owned.contains(partition) && !handle.task.is_finished());
         for partition in owned {

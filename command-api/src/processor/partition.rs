@@ -35,6 +35,8 @@ pub struct Shared<K: Kind> {
     /// Sends the commands the processor issues to itself (a plain producer: they are
     /// ordinary commands).
     pub sweeper_producer: FutureProducer,
+    /// What the processor reports on `/metrics`.
+    pub metrics: super::ProcessorMetrics,
 }
 
 /// A command record as the router forwarded it.
@@ -80,8 +82,14 @@ pub async fn run_partition<K: Kind>(
     start: Start,
 ) {
     let started = Instant::now();
-    let mut writer = match PartitionWriter::<K>::open(&shared.kafka, &shared.wire, partition).await
-    {
+    let opened = PartitionWriter::<K>::open(
+        &shared.kafka,
+        &shared.wire,
+        partition,
+        shared.metrics.clone(),
+    )
+    .await;
+    let mut writer = match opened {
         Ok((writer, report)) => {
             tracing::info!(
                 partition,
@@ -147,6 +155,7 @@ pub async fn run_partition<K: Kind>(
             }
             BatchOutcome::Retry(error) => {
                 tracing::warn!(partition, %error, "batch aborted, will retry");
+                shared.metrics.aborted();
                 task.rewind(Offset::Offset(span.first));
             }
             BatchOutcome::Lost(error) => {
@@ -158,6 +167,7 @@ pub async fn run_partition<K: Kind>(
             .sweep(&shared.wire, writer.ledger(), wire::now())
             .await;
     }
+    shared.metrics.released(partition);
 }
 
 /// The task's view of its partition's record stream.

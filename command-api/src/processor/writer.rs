@@ -48,6 +48,7 @@ pub struct PartitionWriter<K: Kind> {
     commands_end: i64,
     /// Command ids the ledger had forgotten before their retry window ended, as last logged.
     forgotten_early: u64,
+    metrics: super::ProcessorMetrics,
     /// Aggregates changed since their last committed snapshot.
     unsnapshotted: BTreeSet<K::Key>,
     /// When the last snapshot flush committed.
@@ -82,6 +83,7 @@ impl<K: Kind> PartitionWriter<K> {
         kafka: &KafkaSettings,
         wire: &Wire<K>,
         partition: i32,
+        metrics: super::ProcessorMetrics,
     ) -> anyhow::Result<(Self, LoadReport)> {
         let role = ClientRole::TransactionalProducer {
             transactional_id: format!("{}-p{partition}", K::NAME),
@@ -97,6 +99,7 @@ impl<K: Kind> PartitionWriter<K> {
                 events_end: report.events_end,
                 commands_end: report.commands_from,
                 forgotten_early: 0,
+                metrics,
                 unsnapshotted: BTreeSet::new(),
                 // Flush with the first batch: the snapshot then marks where this writer began.
                 last_flush: Instant::now() - SNAPSHOT_EVERY,
@@ -408,6 +411,14 @@ impl<K: Kind> PartitionWriter<K> {
         );
         self.events_end = events_end;
         self.commands_end = commands_end;
+        self.metrics.committed(self.partition, events_end);
+        for decision in decisions {
+            let code = match decision {
+                Decision::Rejected(rejection) => Some(K::rejection_code(rejection)),
+                _ => None,
+            };
+            self.metrics.decided(decision.name(), code);
+        }
         self.log_forgotten_early();
         Ok(events_written)
     }
@@ -441,6 +452,7 @@ impl<K: Kind> PartitionWriter<K> {
                 forgotten_early = forgotten,
                 "command ids forgotten before their retry window ended (an aggregate remembered more than it can keep)"
             );
+            self.metrics.forgot_early(forgotten - self.forgotten_early);
             self.forgotten_early = forgotten;
         }
     }

@@ -92,6 +92,15 @@ impl Deployment {
         *self.processor.lock().await = Some(started);
     }
 
+    /// The `/metrics` text of the running processor.
+    pub async fn processor_metrics(&self) -> String {
+        let url = match self.processor.lock().await.as_ref() {
+            Some(processor) => processor.url("/metrics"),
+            None => panic!("no processor runs"),
+        };
+        reqwest::get(url).await.unwrap().text().await.unwrap()
+    }
+
     /// Kills the processor (SIGKILL), if one runs, and starts none: commands queue up.
     pub async fn kill_processor(&self) {
         if let Some(running) = self.processor.lock().await.take() {

@@ -74,6 +74,8 @@ pub trait Kind: Send + Sync + Sized + 'static {
     /// After this it is never applied (a copy of its record arriving later neither).
     fn deadline(command: &Self::Envelope) -> Timestamp;
 
+    /// A rejection's machine-readable code, for metrics.
+    fn rejection_code(rejection: &<Self::Aggregate as Aggregate>::Rejection) -> &'static str;
     /// An event's type name.
     fn event_name(event: &<Self::Aggregate as Aggregate>::Event) -> &'static str;
     /// The record of `event`, caused by `command`.

@@ -82,6 +82,10 @@ impl Kind for PoolKind {
         command.deadline
     }
 
+    fn rejection_code(rejection: &TokenPoolRejection) -> &'static str {
+        rejection.code()
+    }
+
     fn event_name(event: &TokenPoolEvent) -> &'static str {
         event.name()
     }

@@ -79,6 +79,10 @@ impl Kind for PurchaseKind {
         command.deadline
     }
 
+    fn rejection_code(rejection: &PurchaseRejection) -> &'static str {
+        rejection.code()
+    }
+
     fn event_name(event: &PurchaseEvent) -> &'static str {
         event.name()
     }
