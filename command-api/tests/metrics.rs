@@ -36,6 +36,11 @@ async fn a_processor_reports_its_partitions_decisions_and_refusals() {
             StatusCode::OK,
         ),
         (
+            format!("{pool}/reservations"),
+            json!({"amount": 5}),
+            StatusCode::OK,
+        ),
+        (
             format!("{pool}/consume"),
             json!({"amount": 1000}),
             StatusCode::TOO_MANY_REQUESTS,
@@ -52,7 +57,26 @@ async fn a_processor_reports_its_partitions_decisions_and_refusals() {
         assert_eq!(status, expected, "{path}");
     }
 
-    let metrics = deployment.processor_metrics().await;
+    // Holds are counted with each snapshot flush (every 250 ms): wait for the last one.
+    let holds_open = |metrics: &str| -> f64 {
+        (0..PARTITIONS)
+            .filter_map(|p| {
+                let series = format!(
+                    r#"leaky_processor_holds_open{{partition="{p}",service="pool-processor"}}"#
+                );
+                value(metrics, &series)
+            })
+            .sum()
+    };
+    let mut metrics = deployment.processor_metrics().await;
+    for _ in 0..50 {
+        if holds_open(&metrics) == 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        metrics = deployment.processor_metrics().await;
+    }
+    assert_eq!(holds_open(&metrics), 1.0, "one hold open: {metrics}");
     let service = r#"service="pool-processor""#;
     let owned = value(
         &metrics,
@@ -61,7 +85,7 @@ async fn a_processor_reports_its_partitions_decisions_and_refusals() {
     assert_eq!(owned, Some(f64::from(PARTITIONS)), "{metrics}");
     let of = |labels: &str| value(&metrics, &format!("leaky_processor_{labels},{service}}}"));
     assert!(
-        of(r#"commands_total{decision="accepted""#) >= Some(3.0),
+        of(r#"commands_total{decision="accepted""#) >= Some(4.0),
         "{metrics}"
     );
     assert_eq!(

@@ -1,5 +1,6 @@
 //! What a processor says about itself on `/metrics`: the partitions it writes, what it
-//! decided, where each partition's events end, and the command ids it had to forget early.
+//! decided, where each partition's events end, the holds open, and the command ids it had
+//! to forget early.
 //! An operator pages on a commands partition nobody writes, and compares `events_end` with
 //! the projectors' positions to see a view fall behind.
 
@@ -18,6 +19,8 @@ pub struct ProcessorMetrics {
     rejections: IntCounterVec,
     /// Next offset of each owned events partition, after the last committed batch.
     events_end: IntGaugeVec,
+    /// Holds open in the aggregates of each owned partition.
+    holds_open: IntGaugeVec,
     /// Batches aborted and read again.
     aborted: IntCounter,
     /// Command ids forgotten before their retry window ended.
@@ -33,6 +36,7 @@ impl ProcessorMetrics {
         registry.register(Box::new(metrics.commands.clone()))?;
         registry.register(Box::new(metrics.rejections.clone()))?;
         registry.register(Box::new(metrics.events_end.clone()))?;
+        registry.register(Box::new(metrics.holds_open.clone()))?;
         registry.register(Box::new(metrics.aborted.clone()))?;
         registry.register(Box::new(metrics.forgotten_early.clone()))?;
         Ok(metrics)
@@ -65,6 +69,14 @@ impl ProcessorMetrics {
                 Opts::new(
                     "processor_events_end",
                     "Next offset of an owned events partition after the last committed batch",
+                ),
+                &["partition"],
+            )
+            .expect("a valid metric"),
+            holds_open: IntGaugeVec::new(
+                Opts::new(
+                    "processor_holds_open",
+                    "Holds open in the pools of an owned partition (as of its last snapshot)",
                 ),
                 &["partition"],
             )
@@ -102,11 +114,18 @@ impl ProcessorMetrics {
             .set(events_end);
     }
 
-    /// The writer of `partition` gave it up: its events end is another instance's to say.
+    /// `open` holds are open in the pools of `partition`.
+    pub fn holds_open(&self, partition: i32, open: usize) {
+        self.holds_open
+            .with_label_values(&[&partition.to_string()])
+            .set(open as i64);
+    }
+
+    /// The writer of `partition` gave it up: what it says of it is another instance's to say.
     pub fn released(&self, partition: i32) {
-        let _ = self
-            .events_end
-            .remove_label_values(&[&partition.to_string()]);
+        let label = partition.to_string();
+        let _ = self.events_end.remove_label_values(&[&label]);
+        let _ = self.holds_open.remove_label_values(&[&label]);
     }
 
     /// A batch was aborted.

@@ -176,6 +176,7 @@ impl<K: Kind> PartitionWriter<K> {
             Ok(()) => {
                 self.unsnapshotted.clear();
                 self.last_flush = Instant::now();
+                self.count_open_holds();
                 BatchOutcome::Committed {
                     commands: 0,
                     events: 0,
@@ -402,6 +403,13 @@ impl<K: Kind> PartitionWriter<K> {
         if flush {
             self.unsnapshotted.clear();
             self.last_flush = Instant::now();
+            // Counted as often as snapshots are taken: every pool of the partition is read.
+            let open: usize = self
+                .ledger
+                .slots()
+                .map(|(_, s)| K::open_holds(&s.state))
+                .sum();
+            self.metrics.holds_open(self.partition, open);
         }
         tracing::debug!(
             produced_ms = produced.as_millis() as u64,
@@ -421,6 +429,17 @@ impl<K: Kind> PartitionWriter<K> {
         }
         self.log_forgotten_early();
         Ok(events_written)
+    }
+
+    /// Counts the holds open in the partition's pools, as often as snapshots are taken
+    /// (every pool of the partition is read).
+    fn count_open_holds(&self) {
+        let open: usize = self
+            .ledger
+            .slots()
+            .map(|(_, slot)| K::open_holds(&slot.state))
+            .sum();
+        self.metrics.holds_open(self.partition, open);
     }
 
     /// `decision`, with a repeat's outcome as the ledger knows it now (its token is set

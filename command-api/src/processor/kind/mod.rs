@@ -114,6 +114,11 @@ pub trait Kind: Send + Sync + Sized + 'static {
         now: Timestamp,
     ) -> Option<CommandReply>;
 
+    /// Holds (reservations) open in `state`, for metrics; none by default.
+    fn open_holds(_state: &Self::Aggregate) -> usize {
+        0
+    }
+
     /// Commands the processor issues to itself for what `ledger` holds at `now` (pools:
     /// expiring lapsed reservations). None by default.
     fn due_commands(_ledger: &PartitionLedger<Self>, _now: Timestamp) -> Vec<Self::Envelope> {

@@ -157,6 +157,10 @@ impl Kind for PoolKind {
         })
     }
 
+    fn open_holds(pool: &TokenPool) -> usize {
+        pool.open_reservations().count()
+    }
+
     /// One `ExpireReservations` per pool holding a reservation that has lapsed at `now`:
     /// a lapsed hold already counts as free inside the aggregate, but the views and the
     /// audit trail need the `ReservationExpired` fact.
