@@ -316,5 +316,23 @@ pub fn auth_event() -> impl Strategy<Value = AuthEvent> {
             ),
         (user(), any::<String>(), timestamp())
             .prop_map(|(user, key_id, at)| AuthEvent::ApiKeyRevoked { user, key_id, at }),
+        (user(), role, actor(), timestamp())
+            .prop_map(|(user, role, by, at)| { AuthEvent::RoleChanged { user, role, by, at } }),
+        (user(), name(64), actor(), timestamp()).prop_map(|(user, org, by, at)| {
+            AuthEvent::OrgMembershipRevoked {
+                user,
+                org: OrgId::parse(&org).unwrap(),
+                by,
+                at,
+            }
+        }),
+        (user(), "[0-9a-f]{64}", actor(), timestamp()).prop_map(|(user, sha256, by, at)| {
+            AuthEvent::InvitationIssued {
+                user,
+                sha256,
+                by,
+                at,
+            }
+        }),
     ]
 }
