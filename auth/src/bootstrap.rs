@@ -55,6 +55,10 @@ pub fn password(settings: &AuthSettings) -> Result<Option<Secret>, BootstrapErro
         }
         (None, None) => return Ok(None),
     };
+    // An empty setting (e.g. `LEAKY_AUTH__BOOTSTRAP_ADMIN_PASSWORD=`) means none.
+    if secret.expose().is_empty() {
+        return Ok(None);
+    }
     if secret.expose().chars().count() < MIN_LENGTH {
         return Err(BootstrapError::TooShort);
     }

@@ -64,6 +64,16 @@ impl AuthService {
         self.service.url(path)
     }
 
+    /// The address it listens on (`host:port`), e.g. for a successor to take over.
+    pub fn addr(&self) -> String {
+        self.url("").trim_start_matches("http://").to_owned()
+    }
+
+    /// Kills the service (SIGKILL) and waits for it to be gone.
+    pub async fn kill(self) {
+        self.service.kill().await;
+    }
+
     /// The settings that make a service accept this service's tokens and keys: the
     /// `LEAKY_ACCESS__*` section, and the registry its auth log's values are decoded with.
     pub fn access_env(&self) -> Vec<(String, String)> {
@@ -214,7 +224,8 @@ impl AuthService {
 /// Credentials that must be refused with 401, each named by what is wrong with it: a
 /// genuine token of `user` (registered here) with its payload changed to claim ADMIN, one
 /// signed with the auth service's own key but expired, one of another issuer, one with
-/// `alg: none`, an API key nobody has, and one of `user`'s keys revoked.
+/// `alg: none`, one naming a key id the JWKS does not have, an API key nobody has, and one
+/// of `user`'s keys revoked.
 pub async fn refused_credentials(auth: &AuthService, user: &str) -> Vec<(&'static str, String)> {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -273,6 +284,15 @@ pub async fn refused_credentials(auth: &AuthService, user: &str) -> Vec<(&'stati
                 "{}.{}.",
                 URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
                 parts[1]
+            ),
+        ),
+        (
+            "token naming a key the JWKS does not have",
+            format!(
+                "{}.{}.{}",
+                URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT","kid":"not-ours"}"#),
+                parts[1],
+                parts[2]
             ),
         ),
         ("unknown API key", "lt_nobody-has-this-key".to_owned()),
