@@ -18,7 +18,7 @@ pub const EVENT_VARIANTS: usize = 10;
 /// How many variants `TokenPoolRejection` has; [`rejection_variant`] numbers them.
 pub const REJECTION_VARIANTS: usize = 13;
 /// How many variants `AuthEvent` has; [`auth_event_variant`] numbers them.
-pub const AUTH_EVENT_VARIANTS: usize = 4;
+pub const AUTH_EVENT_VARIANTS: usize = 7;
 
 /// The variant number of a command. No wildcard: a new variant is a compile error here.
 pub fn command_variant(command: &C) -> usize {
