@@ -14,10 +14,13 @@ use crate::{Credentials, Identity};
 /// a request without a valid credential, else hands its [`Identity`] to the handler.
 pub async fn authenticate(
     State(credentials): State<Credentials>,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Response {
-    match credentials.identify(request.headers()).await {
+    let (parts, body) = request.into_parts();
+    let identified = credentials.identify_request(&parts).await;
+    let mut request = Request::from_parts(parts, body);
+    match identified {
         Ok(identity) => {
             request.extensions_mut().insert(identity);
             next.run(request).await

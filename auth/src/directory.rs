@@ -1,10 +1,14 @@
-//! Users, their roles and org memberships, and API keys: a pure state rebuilt from the
-//! `auth.events` log, and the decisions taken against it.
+//! Users, their roles and org memberships, invitations and API keys: a pure state rebuilt
+//! from the `auth.events` log, and the decisions taken against it.
+//!
+//! ADMIN is never taken from a name or a registration: only a `RoleChanged` grants it,
+//! written by an ADMIN or, once per log, by the bootstrap credential given at install.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use domain::{OrgId, UserId};
+use domain::{Actor, OrgId, UserId};
 use serde::Serialize;
+use subtle::ConstantTimeEq;
 
 /// The facts of the log and the roles they grant live in the pure domain; here they are
 /// folded into a directory.
@@ -37,12 +41,23 @@ pub struct ApiKey {
     pub revoked: bool,
 }
 
+/// The actor of the install's first ADMIN grant (`system:auth-bootstrap`).
+pub fn bootstrap_actor() -> Actor {
+    // A constant that parses: a valid service name.
+    Actor::System("auth-bootstrap".parse().expect("a valid service name"))
+}
+
 /// Everything the log says so far.
 #[derive(Debug, Clone, Default)]
 pub struct Directory {
     users: BTreeMap<UserId, User>,
     keys: BTreeMap<String, ApiKey>,
     by_hash: BTreeMap<String, String>,
+    /// Hex SHA-256 of the open invitation of each name not registered yet.
+    invitations: BTreeMap<UserId, String>,
+    /// Whether the bootstrap credential has granted ADMIN once: it never does again, so a
+    /// demoted bootstrap ADMIN does not come back at the next start.
+    bootstrapped: bool,
 }
 
 /// Why a change was refused.
@@ -57,6 +72,26 @@ pub enum Refusal {
     /// No such key of this user.
     #[error("no key {0}")]
     UnknownKey(String),
+    /// The user is not a member of the org.
+    #[error("{user} is not a member of org {org}")]
+    NotAMember {
+        /// Who.
+        user: UserId,
+        /// Which org.
+        org: OrgId,
+    },
+}
+
+/// What the bootstrap credential should do at start, for the configured ADMIN name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// The log has had its bootstrap ADMIN already: nothing, ever again.
+    Done,
+    /// Nobody has the name: register it with the bootstrap password, then grant ADMIN.
+    Register,
+    /// Someone has the name: grant ADMIN only if its password is the bootstrap password
+    /// (checked by the caller), so a squatter of the name gains nothing.
+    PromoteIfPasswordMatches(String),
 }
 
 impl Directory {
@@ -69,15 +104,39 @@ impl Directory {
                 role,
                 ..
             } => {
+                // ADMIN from a registration was the first-come rule: never honoured.
+                let role = match role {
+                    Role::Admin => Role::User,
+                    other => *other,
+                };
+                self.invitations.remove(user);
                 self.users.entry(user.clone()).or_insert_with(|| User {
                     password_hash: password_hash.clone(),
-                    role: *role,
+                    role,
                     orgs: BTreeSet::new(),
                 });
+            }
+            AuthEvent::RoleChanged { user, role, by, .. } => {
+                if *by == bootstrap_actor() {
+                    self.bootstrapped = true;
+                }
+                if let Some(found) = self.users.get_mut(user) {
+                    found.role = *role;
+                }
             }
             AuthEvent::OrgMembershipGranted { user, org, .. } => {
                 if let Some(found) = self.users.get_mut(user) {
                     found.orgs.insert(org.clone());
+                }
+            }
+            AuthEvent::OrgMembershipRevoked { user, org, .. } => {
+                if let Some(found) = self.users.get_mut(user) {
+                    found.orgs.remove(org);
+                }
+            }
+            AuthEvent::InvitationIssued { user, sha256, .. } => {
+                if !self.users.contains_key(user) {
+                    self.invitations.insert(user.clone(), sha256.clone());
                 }
             }
             AuthEvent::ApiKeyCreated {
@@ -131,7 +190,26 @@ impl Directory {
             .collect()
     }
 
-    /// Decides a registration.
+    /// Whether `sha256` (hex SHA-256 of a presented invitation) is the open invitation of
+    /// `user`, compared in constant time.
+    pub fn invitation_matches(&self, user: &UserId, sha256: &str) -> bool {
+        self.invitations
+            .get(user)
+            .is_some_and(|open| bool::from(open.as_bytes().ct_eq(sha256.as_bytes())))
+    }
+
+    /// What the bootstrap credential should do for the ADMIN name `admin`.
+    pub fn bootstrap(&self, admin: &UserId) -> Bootstrap {
+        if self.bootstrapped {
+            return Bootstrap::Done;
+        }
+        match self.users.get(admin) {
+            None => Bootstrap::Register,
+            Some(user) => Bootstrap::PromoteIfPasswordMatches(user.password_hash.clone()),
+        }
+    }
+
+    /// Decides a registration (and an invitation, which is for a name not taken yet).
     pub fn register(&self, event: AuthEvent) -> Result<AuthEvent, Refusal> {
         if self.users.contains_key(event.user()) {
             return Err(Refusal::UserExists(event.user().clone()));
@@ -139,101 +217,28 @@ impl Directory {
         Ok(event)
     }
 
-    /// Decides a change about an existing user (membership, key).
+    /// Decides a change about an existing user (role, membership, key).
     pub fn about_user(&self, event: AuthEvent) -> Result<AuthEvent, Refusal> {
-        if !self.users.contains_key(event.user()) {
+        let Some(found) = self.users.get(event.user()) else {
             return Err(Refusal::UnknownUser(event.user().clone()));
-        }
-        if let AuthEvent::ApiKeyRevoked { user, key_id, .. } = &event {
-            match self.keys.get(key_id) {
+        };
+        match &event {
+            AuthEvent::ApiKeyRevoked { user, key_id, .. } => match self.keys.get(key_id) {
                 Some(key) if &key.user == user => {}
                 _ => return Err(Refusal::UnknownKey(key_id.clone())),
+            },
+            AuthEvent::OrgMembershipRevoked { user, org, .. } if !found.orgs.contains(org) => {
+                return Err(Refusal::NotAMember {
+                    user: user.clone(),
+                    org: org.clone(),
+                });
             }
+            _ => {}
         }
         Ok(event)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn t(ms: i64) -> domain::Timestamp {
-        domain::Timestamp::from_millis(ms).unwrap()
-    }
-
-    fn alice() -> UserId {
-        UserId::parse("alice").unwrap()
-    }
-
-    fn registered() -> Directory {
-        let mut directory = Directory::default();
-        directory.apply(&AuthEvent::UserRegistered {
-            user: alice(),
-            password_hash: "h".into(),
-            role: Role::User,
-            at: t(1),
-        });
-        directory
-    }
-
-    #[test]
-    fn a_name_is_registered_once() {
-        let directory = registered();
-        let again = AuthEvent::UserRegistered {
-            user: alice(),
-            password_hash: "x".into(),
-            role: Role::Admin,
-            at: t(2),
-        };
-        assert_eq!(directory.register(again), Err(Refusal::UserExists(alice())));
-    }
-
-    #[test]
-    fn a_revoked_key_is_no_longer_found_by_its_hash() {
-        let mut directory = registered();
-        directory.apply(&AuthEvent::ApiKeyCreated {
-            user: alice(),
-            key_id: "k1".into(),
-            sha256: "abc".into(),
-            name: "ci".into(),
-            at: t(2),
-        });
-        assert_eq!(directory.live_key("abc").unwrap().0, "k1");
-        directory.apply(&AuthEvent::ApiKeyRevoked {
-            user: alice(),
-            key_id: "k1".into(),
-            at: t(3),
-        });
-        assert!(directory.live_key("abc").is_none());
-        assert!(directory.keys_of(&alice())[0].1.revoked);
-    }
-
-    #[test]
-    fn only_the_owner_revokes_a_key() {
-        let mut directory = registered();
-        let bob = UserId::parse("bob").unwrap();
-        directory.apply(&AuthEvent::UserRegistered {
-            user: bob.clone(),
-            password_hash: "h".into(),
-            role: Role::User,
-            at: t(1),
-        });
-        directory.apply(&AuthEvent::ApiKeyCreated {
-            user: alice(),
-            key_id: "k1".into(),
-            sha256: "abc".into(),
-            name: "ci".into(),
-            at: t(2),
-        });
-        let theft = AuthEvent::ApiKeyRevoked {
-            user: bob,
-            key_id: "k1".into(),
-            at: t(3),
-        };
-        assert_eq!(
-            directory.about_user(theft),
-            Err(Refusal::UnknownKey("k1".into()))
-        );
-    }
-}
+#[path = "directory_tests.rs"]
+mod tests;

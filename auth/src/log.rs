@@ -10,17 +10,18 @@
 //! not Confluent-framed, e.g. a JSON record from before the log was Avro, or not an auth
 //! event) is skipped, with a warning and a count ([`DirectoryView::skipped_records`]).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use eventlog::{ClientRole, Topics, client_config, end_offset, ensure_topics};
+use eventlog::{ClientRole, Topics, client_config, ensure_topics};
 use prometheus::IntCounter;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use schemas::AuthCodec;
 use settings::{KafkaSettings, RegistrySettings};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use crate::directory::{AuthEvent, Directory};
 
@@ -29,6 +30,10 @@ const RETRY_FIRST: Duration = Duration::from_millis(100);
 
 /// The longest wait between two attempts to read a record while the registry is unreachable.
 const RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// The shortest time between two questions to the broker about where the log ends: however
+/// many unknown credentials arrive, they share at most one such question per interval.
+const END_QUERY_INTERVAL: Duration = Duration::from_millis(100);
 
 /// The topic's name in the deployment of `kafka`.
 pub fn topic(kafka: &KafkaSettings) -> String {
@@ -47,11 +52,22 @@ pub struct DirectoryView {
     directory: Arc<RwLock<Directory>>,
     /// Offset of the next event to apply: a writer waits for it to pass its own event.
     position: watch::Receiver<i64>,
-    /// Asks the broker where the log ends, to catch up on demand.
-    watermarks: Arc<StreamConsumer>,
-    topic: String,
+    /// Where the log ended, as the broker last said, and in which round it was asked.
+    ends: watch::Receiver<EndOfLog>,
+    /// Asks the one task that questions the broker for a new round.
+    end_wanted: Arc<Notify>,
+    /// The number of the round the end-of-log task started last.
+    rounds_started: Arc<AtomicU64>,
     /// Records skipped because they can never be read.
     skipped: IntCounter,
+}
+
+/// The end of the log as of one round of asking the broker.
+#[derive(Debug, Clone, Copy, Default)]
+struct EndOfLog {
+    round: u64,
+    /// The offset after the last record, or `None` if the broker did not answer.
+    end: Option<i64>,
 }
 
 impl std::fmt::Debug for DirectoryView {
@@ -72,23 +88,30 @@ impl DirectoryView {
     /// Waits until everything in the log now has been applied (at most 2 s): for a reader
     /// that missed something which may have just been written, e.g. a key created a moment
     /// ago. Returns whether it caught up.
+    ///
+    /// Costs no broker call of its own: every caller waiting at once shares the next round
+    /// of one background task, which asks the broker at most once per
+    /// [`END_QUERY_INTERVAL`], off the async workers. A flood of unknown credentials is
+    /// thus answered from memory plus that shared wait, and never blocks the runtime.
     pub async fn catch_up(&self) -> bool {
-        match end_offset(self.watermarks.as_ref(), &self.topic, 0).await {
-            Ok(0) => true,
-            Ok(end) => {
-                let mut position = self.position.clone();
-                tokio::time::timeout(
-                    Duration::from_secs(2),
-                    position.wait_for(|next| *next >= end),
-                )
+        // A round numbered past `started` begins after this line, so it sees the log as of
+        // now or later; asking for one guarantees it happens.
+        let started = self.rounds_started.load(Ordering::Acquire);
+        self.end_wanted.notify_one();
+        let mut ends = self.ends.clone();
+        let mut position = self.position.clone();
+        let wait = async move {
+            let end = ends.wait_for(|e| e.round > started).await.ok()?.end?;
+            position
+                .wait_for(|next| *next >= end)
                 .await
-                .is_ok_and(|r| r.is_ok())
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot find the end of the auth log");
-                false
-            }
-        }
+                .ok()
+                .map(|_| ())
+        };
+        matches!(
+            tokio::time::timeout(Duration::from_secs(2), wait).await,
+            Ok(Some(_))
+        )
     }
 
     /// How many records were skipped because they can never be read, as a counter a
@@ -118,6 +141,18 @@ pub async fn follow(
     let codec = AuthCodec::new(registry)?;
     ensure_topic(kafka).await?;
     let name = topic(kafka);
+    let watermarks: Arc<StreamConsumer> = Arc::new(
+        client_config(
+            kafka,
+            &ClientRole::Consumer {
+                group_id: format!("auth-watermarks-{}", uuid::Uuid::new_v4()),
+            },
+        )
+        .create()?,
+    );
+    let end = end_offset(Arc::clone(&watermarks), name.clone())
+        .await
+        .ok_or_else(|| anyhow::anyhow!("cannot find the end of the auth log {name}"))?;
     let consumer: StreamConsumer = client_config(
         kafka,
         &ClientRole::Consumer {
@@ -125,7 +160,6 @@ pub async fn follow(
         },
     )
     .create()?;
-    let end = end_offset(&consumer, &name, 0).await?;
     let mut assignment = TopicPartitionList::new();
     assignment.add_partition_offset(&name, 0, Offset::Beginning)?;
     consumer.assign(&assignment)?;
@@ -142,26 +176,71 @@ pub async fn follow(
         moved,
         skipped.clone(),
     ));
-    let watermarks: StreamConsumer = client_config(
-        kafka,
-        &ClientRole::Consumer {
-            group_id: format!("auth-watermarks-{}", uuid::Uuid::new_v4()),
-        },
-    )
-    .create()?;
+    let (ended, ends) = watch::channel(EndOfLog::default());
+    let end_wanted = Arc::new(Notify::new());
+    let rounds_started = Arc::new(AtomicU64::new(0));
+    let asking = tokio::spawn(ask_for_ends(
+        watermarks,
+        name,
+        Arc::clone(&end_wanted),
+        Arc::clone(&rounds_started),
+        ended,
+    ));
     let view = DirectoryView {
         directory,
         position,
-        watermarks: Arc::new(watermarks),
-        topic: name,
+        ends,
+        end_wanted,
+        rounds_started,
         skipped,
     };
     if end > 0 && !view.caught_up_to(end - 1).await {
         // The caller may try again; this follower must not go on in the background.
         applying.abort();
+        asking.abort();
         anyhow::bail!("could not read the auth log up to its end ({end})");
     }
     Ok(view)
+}
+
+/// Where the log ends, asked off the async workers (librdkafka's watermark query blocks
+/// its thread until the broker answers); `None` if it did not answer.
+async fn end_offset(consumer: Arc<StreamConsumer>, topic: String) -> Option<i64> {
+    let asked = tokio::task::spawn_blocking(move || {
+        consumer.fetch_watermarks(&topic, 0, Duration::from_secs(5))
+    })
+    .await;
+    match asked {
+        Ok(Ok((_, high))) => Some(high),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "cannot find the end of the auth log");
+            None
+        }
+        Err(error) => {
+            tracing::warn!(%error, "the end-of-log query did not finish");
+            None
+        }
+    }
+}
+
+/// Answers the rounds [`DirectoryView::catch_up`] asks for: one broker question per round,
+/// rounds at most every [`END_QUERY_INTERVAL`], for as long as the view lives.
+async fn ask_for_ends(
+    consumer: Arc<StreamConsumer>,
+    topic: String,
+    wanted: Arc<Notify>,
+    started: Arc<AtomicU64>,
+    ended: watch::Sender<EndOfLog>,
+) {
+    loop {
+        wanted.notified().await;
+        let round = started.fetch_add(1, Ordering::AcqRel) + 1;
+        let end = end_offset(Arc::clone(&consumer), topic.clone()).await;
+        if ended.send(EndOfLog { round, end }).is_err() {
+            return; // every view is gone
+        }
+        tokio::time::sleep(END_QUERY_INTERVAL).await;
+    }
 }
 
 /// Applies every record of the log in offset order, forever, moving `moved` past each.

@@ -38,12 +38,15 @@ pub struct Claims {
     pub exp: i64,
 }
 
-/// Signs access tokens with one RSA key.
+/// Signs access tokens with one RSA key, and publishes it (with the retired keys whose
+/// tokens may still be in use) as a JWKS.
 #[derive(Clone)]
 pub struct Signer {
     encoding: EncodingKey,
     kid: String,
     jwk: Value,
+    /// Public keys of retired signing keys: verify only.
+    retired: Vec<Value>,
 }
 
 impl std::fmt::Debug for Signer {
@@ -84,7 +87,27 @@ impl Signer {
             "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid,
             "n": URL_SAFE_NO_PAD.encode(&n), "e": URL_SAFE_NO_PAD.encode(&e),
         });
-        Ok(Self { encoding, kid, jwk })
+        Ok(Self {
+            encoding,
+            kid,
+            jwk,
+            retired: Vec::new(),
+        })
+    }
+
+    /// This signer, also publishing the keys of `retired` (which it never signs with).
+    pub fn with_retired(mut self, retired: &[Signer]) -> Self {
+        self.retired = retired
+            .iter()
+            .filter(|r| r.kid != self.kid)
+            .map(|r| r.jwk.clone())
+            .collect();
+        self
+    }
+
+    /// The id of the key that signs (`kid` of every token it signs).
+    pub fn kid(&self) -> &str {
+        &self.kid
     }
 
     /// The signed token of `claims`.
@@ -94,9 +117,10 @@ impl Signer {
         jsonwebtoken::encode(&header, claims, &self.encoding).map_err(|e| TokenError(e.to_string()))
     }
 
-    /// The JWKS document (`/.well-known/jwks.json`).
+    /// The JWKS document (`/.well-known/jwks.json`): the signing key first, then the retired.
     pub fn jwks(&self) -> Value {
-        json!({ "keys": [self.jwk] })
+        let keys: Vec<&Value> = std::iter::once(&self.jwk).chain(&self.retired).collect();
+        json!({ "keys": keys })
     }
 }
 
@@ -149,6 +173,16 @@ impl Verifier {
             validation,
             verified: Arc::default(),
         })
+    }
+
+    /// Whether `kid` is one of the keys this verifier knows.
+    pub fn knows(&self, kid: &str) -> bool {
+        self.keys.contains_key(kid)
+    }
+
+    /// The `kid` a token's header names, if it has a readable header naming one.
+    pub fn kid_of(token: &str) -> Option<String> {
+        jsonwebtoken::decode_header(token).ok()?.kid
     }
 
     /// The claims of `token`, if it is genuine, current and ours.

@@ -102,3 +102,37 @@ fn a_remembered_token_admits_no_variant_of_itself() {
     assert!(verifier.verify(&unsigned(&token)).is_err(), "alg none");
     assert_eq!(verifier.verify(&token).unwrap(), genuine, "still itself");
 }
+
+#[test]
+fn a_rotated_signer_publishes_the_retired_key_so_its_tokens_still_verify() {
+    let old = signer();
+    let new = Signer::generate()
+        .unwrap()
+        .with_retired(std::slice::from_ref(old));
+    let jwks = new.jwks();
+    assert_eq!(
+        jwks["keys"][0]["kid"],
+        new.kid(),
+        "the signing key comes first"
+    );
+    let verifier = Verifier::from_jwks(&jwks, ISSUER).unwrap();
+    assert!(verifier.knows(old.kid()) && verifier.knows(new.kid()));
+    let before = old.sign(&claims(600)).unwrap();
+    let after = new.sign(&claims(600)).unwrap();
+    assert_eq!(Verifier::kid_of(&after).as_deref(), Some(new.kid()));
+    assert!(
+        verifier.verify(&before).is_ok(),
+        "signed before the rotation"
+    );
+    assert!(verifier.verify(&after).is_ok(), "signed after it");
+}
+
+#[test]
+fn a_token_naming_a_key_the_jwks_does_not_have_is_refused() {
+    let genuine = signer().sign(&claims(600)).unwrap();
+    let parts: Vec<&str> = genuine.split('.').collect();
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT","kid":"not-ours"}"#);
+    let wrong_kid = format!("{header}.{}.{}", parts[1], parts[2]);
+    let error = verifier().verify(&wrong_kid).unwrap_err();
+    assert!(error.0.contains("unknown key"), "{error}");
+}

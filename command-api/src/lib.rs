@@ -48,8 +48,9 @@ pub async fn build(config: Config) -> anyhow::Result<HttpService> {
         credentials: credentials.clone(),
     };
     // Ready once callers can be identified: until then every command is answered 503.
-    let readiness = readiness(&config.kafka, &config.schema_registry).with(credentials);
     let metrics = telemetry::metrics_registry(SERVICE);
+    credentials.register_metrics(&metrics)?;
+    let readiness = readiness(&config.kafka, &config.schema_registry).with(credentials);
     let router = probes::router(readiness, metrics)
         .merge(http::routes(state, config.command_api.max_body_bytes))
         .fallback(not_found);

@@ -1,9 +1,11 @@
 //! Who may spend: the roles users hold and the facts of the `auth.events` log (users
-//! registered, org memberships, API keys created and revoked). Pure data; the auth service
-//! decides and records them, and every reader folds them into its own directory.
+//! registered, roles changed, org memberships granted and revoked, invitations, API keys
+//! created and revoked). Pure data; the auth service decides and records them, and every
+//! reader folds them into its own directory.
 
 use serde::{Deserialize, Serialize};
 
+use crate::actor::Actor;
 use crate::names::{OrgId, UserId};
 use crate::tier::Tier;
 use crate::time::Timestamp;
@@ -45,7 +47,9 @@ pub enum AuthEvent {
         user: UserId,
         /// Argon2id PHC string of their password.
         password_hash: String,
-        /// What they may do.
+        /// The role asked for at registration. Readers never grant ADMIN from it (that was
+        /// the first-come rule, which let whoever registered a name first own the system):
+        /// ADMIN comes only from a [`AuthEvent::RoleChanged`].
         role: Role,
         /// When.
         at: Timestamp,
@@ -81,6 +85,40 @@ pub enum AuthEvent {
         /// When.
         at: Timestamp,
     },
+    /// A user's role was set: by an ADMIN, or by the bootstrap credential given at install.
+    RoleChanged {
+        /// Whose.
+        user: UserId,
+        /// Their role from now on.
+        role: Role,
+        /// Who decided: `admin:<id>`, or `system:auth-bootstrap` for the install's ADMIN.
+        by: Actor,
+        /// When.
+        at: Timestamp,
+    },
+    /// A user left an org (an ADMIN decided): they no longer spend from its pools.
+    OrgMembershipRevoked {
+        /// Who.
+        user: UserId,
+        /// The org.
+        org: OrgId,
+        /// Who decided.
+        by: Actor,
+        /// When.
+        at: Timestamp,
+    },
+    /// An ADMIN invited a user name to register (registration mode `invite`); only the
+    /// SHA-256 of the invitation is kept, and a name registers once, so it is single-use.
+    InvitationIssued {
+        /// The invited user name.
+        user: UserId,
+        /// Hex SHA-256 of the raw invitation.
+        sha256: String,
+        /// Who invited.
+        by: Actor,
+        /// When.
+        at: Timestamp,
+    },
 }
 
 impl AuthEvent {
@@ -90,7 +128,10 @@ impl AuthEvent {
             Self::UserRegistered { user, .. }
             | Self::OrgMembershipGranted { user, .. }
             | Self::ApiKeyCreated { user, .. }
-            | Self::ApiKeyRevoked { user, .. } => user,
+            | Self::ApiKeyRevoked { user, .. }
+            | Self::RoleChanged { user, .. }
+            | Self::OrgMembershipRevoked { user, .. }
+            | Self::InvitationIssued { user, .. } => user,
         }
     }
 
@@ -101,6 +142,9 @@ impl AuthEvent {
             Self::OrgMembershipGranted { .. } => "OrgMembershipGranted",
             Self::ApiKeyCreated { .. } => "ApiKeyCreated",
             Self::ApiKeyRevoked { .. } => "ApiKeyRevoked",
+            Self::RoleChanged { .. } => "RoleChanged",
+            Self::OrgMembershipRevoked { .. } => "OrgMembershipRevoked",
+            Self::InvitationIssued { .. } => "InvitationIssued",
         }
     }
 }

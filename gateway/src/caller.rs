@@ -29,7 +29,7 @@ impl FromRequestParts<GatewayState> for Caller {
         parts: &mut Parts,
         state: &GatewayState,
     ) -> Result<Self, Self::Rejection> {
-        let identity: Identity = state.credentials.identify(&parts.headers).await?;
+        let identity: Identity = state.credentials.identify_request(parts).await?;
         let org = match parts.headers.get(ORG_HEADER) {
             None => None,
             Some(org) => Some(

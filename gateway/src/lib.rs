@@ -82,6 +82,7 @@ impl Gateway {
             config.schema_registry.clone(),
         );
         let registry = telemetry::metrics_registry(SERVICE);
+        credentials.register_metrics(&registry)?;
         let inflight = Inflight::default();
         let holds = Holds {
             dispatcher,

@@ -173,7 +173,7 @@ async fn an_org_pool_is_spent_only_by_its_members() {
     let outsider = call(&deployment, &dave, Some("acme")).await;
     assert_eq!(outsider.status(), StatusCode::FORBIDDEN);
 
-    let admin = deployment.register("admin").await;
+    let admin = deployment.admin().await;
     let not_admin = Client::new()
         .post(format!("{}/api/v1/orgs/acme/members", deployment.auth_url))
         .bearer_auth(&dave)

@@ -44,6 +44,7 @@ pub async fn build(config: Config) -> anyhow::Result<HttpService> {
         .with(RedisCheck::new(&config.redis)?)
         .with(CassandraCheck::new(config.cassandra.clone()));
     let metrics = telemetry::metrics_registry(SERVICE);
+    credentials.register_metrics(&metrics)?;
     // Lazy, so the service starts (and says it is unready) while Postgres is down.
     let db = sqlx::postgres::PgPoolOptions::new()
         .max_connections(config.postgres.max_connections)

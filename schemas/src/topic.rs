@@ -113,7 +113,10 @@ impl TopicKind {
             Self::PurchaseCommands => &[include_str!("../avro/purchase.commands/v1.avsc")],
             Self::PurchaseEvents => &[include_str!("../avro/purchase.events/v1.avsc")],
             Self::PurchaseState => &[include_str!("../avro/purchase.state/v1.avsc")],
-            Self::AuthEvents => &[include_str!("../avro/auth.events/v1.avsc")],
+            Self::AuthEvents => &[
+                include_str!("../avro/auth.events/v1.avsc"),
+                include_str!("../avro/auth.events/v2.avsc"),
+            ],
         }
     }
 

@@ -200,9 +200,17 @@ async fn auth_events_decode_to_json_like_every_other_topic() {
         lines[0]["value"]["event"]["UserRegistered"]["role"],
         json!("USER")
     );
-    let revoked = &lines.last().unwrap()["value"]["event"];
+    let revoked = lines
+        .iter()
+        .find(|line| line["value"]["event"].get("ApiKeyRevoked").is_some())
+        .unwrap();
     assert_eq!(
-        revoked,
-        &json!({"ApiKeyRevoked": {"key_id": "k_0f3a", "at": 1_700_000_000_001u64}})
+        revoked["value"]["event"],
+        json!({"ApiKeyRevoked": {"key_id": "k_0f3a", "at": 1_700_000_000_001u64}})
+    );
+    let granted = &lines.last().unwrap()["value"]["event"];
+    assert_eq!(
+        granted,
+        &json!({"RoleChanged": {"role": "ADMIN", "by": "system:auth-bootstrap", "at": 1_700_000_000_004u64}})
     );
 }

@@ -1,6 +1,6 @@
-//! The real auth service for a test deployment, and what tests need of it: users and
-//! admins registered, their access tokens, API keys, org memberships, and the settings that
-//! point a service's credential checks at it.
+//! The real auth service for a test deployment, and what tests need of it: users
+//! registered, the ADMIN its bootstrap password made, their access tokens, API keys, roles
+//! and org memberships, and the settings that point a service's credential checks at it.
 
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -9,8 +9,13 @@ use settings::KafkaSettings;
 use crate::spawn::SpawnedService;
 use crate::stack::workspace_binary;
 
-/// The user name the test auth service makes an ADMIN (its `auth.admins`).
+/// The user name the test auth service's bootstrap password makes ADMIN
+/// (`auth.bootstrap_admin`); registering it gives no rights.
 pub const ADMIN: &str = "admin";
+
+/// The bootstrap password of every test auth service (`LEAKY_AUTH__BOOTSTRAP_ADMIN_PASSWORD`):
+/// the ADMIN's password.
+pub const ADMIN_PASSWORD: &str = "the test bootstrap admin password";
 
 /// The issuer of test tokens (every service under test is told to expect it).
 pub const ISSUER: &str = "https://auth.leaky-tests";
@@ -26,19 +31,26 @@ pub struct AuthService {
 }
 
 impl AuthService {
-    /// Starts the `auth` binary on the topics of `kafka` (its topic prefix).
+    /// Starts the `auth` binary on the topics of `kafka` (its topic prefix), with the test
+    /// bootstrap password and throttles no test reaches.
     pub async fn start(kafka: &KafkaSettings) -> Self {
+        Self::start_with(kafka, &[]).await
+    }
+
+    /// [`AuthService::start`] with more `LEAKY_*` settings (later ones win).
+    pub async fn start_with(kafka: &KafkaSettings, extra: &[(&str, &str)]) -> Self {
         let binary = workspace_binary("auth").await;
         let key_file = signing_key_file();
-        let admins = format!("[{ADMIN}]");
         let registry = crate::infra().registry.url;
-        let env = [
+        let mut env = vec![
             ("LEAKY_KAFKA__TOPIC_PREFIX", kafka.topic_prefix.as_str()),
             ("LEAKY_SCHEMA_REGISTRY__URL", registry.as_str()),
             ("LEAKY_AUTH__ISSUER", ISSUER),
             ("LEAKY_AUTH__SIGNING_KEY_FILE", key_file.as_str()),
-            ("LEAKY_AUTH__ADMINS", admins.as_str()),
+            ("LEAKY_AUTH__BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD),
         ];
+        env.extend(GENEROUS_THROTTLE_ENV);
+        env.extend_from_slice(extra);
         let service =
             SpawnedService::start(binary.to_str().unwrap(), "LEAKY_AUTH__LISTEN", &env).await;
         Self {
@@ -50,6 +62,16 @@ impl AuthService {
     /// `http://<auth service><path>`.
     pub fn url(&self, path: &str) -> String {
         self.service.url(path)
+    }
+
+    /// The address it listens on (`host:port`), e.g. for a successor to take over.
+    pub fn addr(&self) -> String {
+        self.url("").trim_start_matches("http://").to_owned()
+    }
+
+    /// Kills the service (SIGKILL) and waits for it to be gone.
+    pub async fn kill(self) {
+        self.service.kill().await;
     }
 
     /// The settings that make a service accept this service's tokens and keys: the
@@ -64,6 +86,15 @@ impl AuthService {
             (
                 "LEAKY_SCHEMA_REGISTRY__URL".to_owned(),
                 crate::infra().registry.url.as_str().to_owned(),
+            ),
+            // Tests send refused credentials by the dozen, all from loopback.
+            (
+                "LEAKY_ACCESS__FAILED_CREDENTIALS_PER_ADDRESS__CAPACITY".to_owned(),
+                "1000000".to_owned(),
+            ),
+            (
+                "LEAKY_ACCESS__FAILED_CREDENTIALS_PER_ADDRESS__RATE".to_owned(),
+                "1000000".to_owned(),
             ),
         ]
     }
@@ -86,12 +117,17 @@ impl AuthService {
         );
     }
 
-    /// Logs `user` in; its access token (carrying its orgs as of now).
+    /// Logs `user` in; its access token.
     pub async fn login(&self, user: &str) -> String {
+        self.login_with(user, PASSWORD).await
+    }
+
+    /// Logs `user` in with `password`; its access token.
+    pub async fn login_with(&self, user: &str, password: &str) -> String {
         let response = self
             .http
             .post(self.url("/api/v1/auth/login"))
-            .json(&json!({"username": user, "password": PASSWORD}))
+            .json(&json!({"username": user, "password": password}))
             .send()
             .await
             .unwrap();
@@ -106,9 +142,39 @@ impl AuthService {
         self.login(user).await
     }
 
-    /// Registers the ADMIN and logs it in: its access token.
+    /// Logs in the ADMIN the bootstrap password made: its access token. (It is not
+    /// registered: the auth service made it at start, from the bootstrap password.)
     pub async fn admin(&self) -> String {
-        self.user(ADMIN).await
+        self.login_with(ADMIN, ADMIN_PASSWORD).await
+    }
+
+    /// Sets the role of `user` (with the ADMIN's `admin_token`), e.g. to grant or revoke ADMIN.
+    pub async fn set_role(&self, admin_token: &str, user: &str, role: ::auth::Role) {
+        let response = self
+            .http
+            .put(self.url(&format!("/api/v1/users/{user}/role")))
+            .bearer_auth(admin_token)
+            .json(&json!({"role": role}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "setting {user}'s role");
+    }
+
+    /// Removes `user` from `org` (with the ADMIN's `admin_token`).
+    pub async fn remove_member(&self, admin_token: &str, org: &str, user: &str) {
+        let response = self
+            .http
+            .delete(self.url(&format!("/api/v1/orgs/{org}/members/{user}")))
+            .bearer_auth(admin_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::NO_CONTENT,
+            "removing a member"
+        );
     }
 
     /// Creates an API key for the holder of `token`: `(key id, raw key)`.
@@ -158,7 +224,8 @@ impl AuthService {
 /// Credentials that must be refused with 401, each named by what is wrong with it: a
 /// genuine token of `user` (registered here) with its payload changed to claim ADMIN, one
 /// signed with the auth service's own key but expired, one of another issuer, one with
-/// `alg: none`, an API key nobody has, and one of `user`'s keys revoked.
+/// `alg: none`, one naming a key id the JWKS does not have, an API key nobody has, and one
+/// of `user`'s keys revoked.
 pub async fn refused_credentials(auth: &AuthService, user: &str) -> Vec<(&'static str, String)> {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -219,9 +286,49 @@ pub async fn refused_credentials(auth: &AuthService, user: &str) -> Vec<(&'stati
                 parts[1]
             ),
         ),
+        (
+            "token naming a key the JWKS does not have",
+            format!(
+                "{}.{}.{}",
+                URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT","kid":"not-ours"}"#),
+                parts[1],
+                parts[2]
+            ),
+        ),
         ("unknown API key", "lt_nobody-has-this-key".to_owned()),
         ("revoked API key", key),
     ]
+}
+
+/// `LEAKY_AUTH__THROTTLE__*` settings no test reaches (tests log in from one address by the
+/// hundred); the security tests set their own.
+pub const GENEROUS_THROTTLE_ENV: [(&str, &str); 6] = [
+    ("LEAKY_AUTH__THROTTLE__LOGIN_PER_USER__CAPACITY", "1000000"),
+    ("LEAKY_AUTH__THROTTLE__LOGIN_PER_USER__RATE", "1000000"),
+    (
+        "LEAKY_AUTH__THROTTLE__LOGIN_PER_ADDRESS__CAPACITY",
+        "1000000",
+    ),
+    ("LEAKY_AUTH__THROTTLE__LOGIN_PER_ADDRESS__RATE", "1000000"),
+    (
+        "LEAKY_AUTH__THROTTLE__REGISTER_PER_ADDRESS__CAPACITY",
+        "1000000",
+    ),
+    (
+        "LEAKY_AUTH__THROTTLE__REGISTER_PER_ADDRESS__RATE",
+        "1000000",
+    ),
+];
+
+/// The throttles of [`GENEROUS_THROTTLE_ENV`], for an auth service built in process.
+pub fn generous_throttle() -> ::auth::ThrottleSettings {
+    let generous =
+        domain::RateLimit::new(1_000_000, 1_000_000, domain::DurationMs::MINUTE).unwrap();
+    ::auth::ThrottleSettings {
+        login_per_user: generous,
+        login_per_address: generous,
+        register_per_address: generous,
+    }
 }
 
 /// A PKCS#8 RSA key shared by every test run on this machine (generating one per test is

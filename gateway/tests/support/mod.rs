@@ -23,6 +23,9 @@ use tokio::sync::watch;
 const GATEWAY: &str = env!("CARGO_BIN_EXE_gateway");
 const PARTITIONS: u32 = 2;
 
+/// Every test user's password, and the bootstrap ADMIN's.
+const PASSWORD: &str = "a long enough password";
+
 /// Fresh topics, a processor, the stubs, the auth service and a gateway.
 pub struct Deployment {
     pub kafka: KafkaSettings,
@@ -86,7 +89,9 @@ impl Deployment {
                 issuer: issuer.clone(),
                 token_ttl_secs: 600,
                 signing_key_file: Some(key_file.clone()),
-                admins: vec!["admin".to_owned()],
+                bootstrap_admin_password: Some(auth::Secret::new(PASSWORD)),
+                throttle: testkit::auth::generous_throttle(),
+                ..auth::AuthSettings::default()
             },
             kafka: kafka.clone(),
             schema_registry: infra.registry.clone(),
@@ -118,6 +123,15 @@ impl Deployment {
             ),
             ("LEAKY_ACCESS__JWKS_URL", &jwks_url),
             ("LEAKY_ACCESS__ISSUER", &issuer),
+            // Tests send refused credentials by the dozen, all from loopback.
+            (
+                "LEAKY_ACCESS__FAILED_CREDENTIALS_PER_ADDRESS__CAPACITY",
+                "1000000",
+            ),
+            (
+                "LEAKY_ACCESS__FAILED_CREDENTIALS_PER_ADDRESS__RATE",
+                "1000000",
+            ),
             ("LEAKY_SCHEMA_REGISTRY__URL", infra.registry.url.as_str()),
         ];
         env.extend_from_slice(gateway_env);
@@ -169,16 +183,26 @@ impl Deployment {
 
     /// Registers `user` and logs in; returns the access token.
     pub async fn register(&self, user: &str) -> String {
-        let http = reqwest::Client::new();
-        let credentials =
-            serde_json::json!({"username": user, "password": "a long enough password"});
-        let registered = http
+        let credentials = serde_json::json!({"username": user, "password": PASSWORD});
+        let registered = reqwest::Client::new()
             .post(format!("{}/api/v1/auth/register", self.auth_url))
             .json(&credentials)
             .send()
             .await
             .unwrap();
         assert_eq!(registered.status(), reqwest::StatusCode::CREATED);
+        self.login(user).await
+    }
+
+    /// Logs in the ADMIN the bootstrap password made; returns the access token.
+    pub async fn admin(&self) -> String {
+        self.login("admin").await
+    }
+
+    /// Logs `user` in; returns the access token.
+    pub async fn login(&self, user: &str) -> String {
+        let http = reqwest::Client::new();
+        let credentials = serde_json::json!({"username": user, "password": PASSWORD});
         let login: serde_json::Value = http
             .post(format!("{}/api/v1/auth/login", self.auth_url))
             .json(&credentials)

@@ -19,10 +19,13 @@ pub(crate) const AUTH_EVENT: Union = Union {
         "OrgMembershipGranted",
         "ApiKeyCreated",
         "ApiKeyRevoked",
+        "RoleChanged",
+        "OrgMembershipRevoked",
+        "InvitationIssued",
     ],
 };
 
-/// The `Role` enum of `UserRegistered`.
+/// The `Role` enum of `UserRegistered` (and of `RoleChanged`, which names the same type).
 pub(crate) const ROLE: Symbols<Role> = Symbols {
     record: "UserRegistered",
     field: "role",
@@ -82,6 +85,21 @@ fn event_value(event: &AuthEvent) -> Result<Value, MappingError> {
         E::ApiKeyRevoked { key_id, at, .. } => {
             vec![("key_id", string(key_id)), ("at", timestamp(*at))]
         }
+        E::RoleChanged { role, by, at, .. } => vec![
+            ("role", ROLE.value(*role)?),
+            ("by", string(by)),
+            ("at", timestamp(*at)),
+        ],
+        E::OrgMembershipRevoked { org, by, at, .. } => vec![
+            ("org", string(org)),
+            ("by", string(by)),
+            ("at", timestamp(*at)),
+        ],
+        E::InvitationIssued { sha256, by, at, .. } => vec![
+            ("sha256", string(sha256)),
+            ("by", string(by)),
+            ("at", timestamp(*at)),
+        ],
     };
     AUTH_EVENT.wrap(event.name(), record(fields))
 }
@@ -112,6 +130,24 @@ fn take_event(value: Value, user: UserId) -> Result<AuthEvent, MappingError> {
         "ApiKeyRevoked" => E::ApiKeyRevoked {
             user,
             key_id: f.string("key_id")?,
+            at: f.timestamp("at")?,
+        },
+        "RoleChanged" => E::RoleChanged {
+            user,
+            role: ROLE.take(&mut f)?,
+            by: f.parse("by")?,
+            at: f.timestamp("at")?,
+        },
+        "OrgMembershipRevoked" => E::OrgMembershipRevoked {
+            user,
+            org: f.parse("org")?,
+            by: f.parse("by")?,
+            at: f.timestamp("at")?,
+        },
+        "InvitationIssued" => E::InvitationIssued {
+            user,
+            sha256: f.string("sha256")?,
+            by: f.parse("by")?,
             at: f.timestamp("at")?,
         },
         other => return Err(AUTH_EVENT.unknown(other)),

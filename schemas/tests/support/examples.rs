@@ -18,7 +18,7 @@ pub const EVENT_VARIANTS: usize = 10;
 /// How many variants `TokenPoolRejection` has; [`rejection_variant`] numbers them.
 pub const REJECTION_VARIANTS: usize = 13;
 /// How many variants `AuthEvent` has; [`auth_event_variant`] numbers them.
-pub const AUTH_EVENT_VARIANTS: usize = 4;
+pub const AUTH_EVENT_VARIANTS: usize = 7;
 
 /// The variant number of a command. No wildcard: a new variant is a compile error here.
 pub fn command_variant(command: &C) -> usize {
@@ -78,6 +78,9 @@ pub fn auth_event_variant(event: &AuthEvent) -> usize {
         AuthEvent::OrgMembershipGranted { .. } => 1,
         AuthEvent::ApiKeyCreated { .. } => 2,
         AuthEvent::ApiKeyRevoked { .. } => 3,
+        AuthEvent::RoleChanged { .. } => 4,
+        AuthEvent::OrgMembershipRevoked { .. } => 5,
+        AuthEvent::InvitationIssued { .. } => 6,
     }
 }
 
@@ -340,6 +343,28 @@ pub fn auth_events() -> Vec<AuthEvent> {
             key_id: "k_0f3a".into(),
             at: t(1_700_000_000_001),
         },
+        AuthEvent::OrgMembershipRevoked {
+            user: user(),
+            org: "acme.corp".parse().unwrap(),
+            by: "admin:root".parse().unwrap(),
+            at: t(1_700_000_000_002),
+        },
+        AuthEvent::InvitationIssued {
+            user: user(),
+            sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+            by: "admin:root".parse().unwrap(),
+            at: t(1_700_000_000_003),
+        },
     ]);
+    all.extend(
+        [Role::User, Role::Pro, Role::Enterprise, Role::Admin]
+            .into_iter()
+            .map(|role| AuthEvent::RoleChanged {
+                user: user(),
+                role,
+                by: "system:auth-bootstrap".parse().unwrap(),
+                at: t(1_700_000_000_004),
+            }),
+    );
     all
 }

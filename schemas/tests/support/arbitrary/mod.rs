@@ -281,16 +281,18 @@ pub fn rejection() -> impl Strategy<Value = R> {
 /// Any auth event: ids of the whole alphabet and length, any text, every role, any instant.
 pub fn auth_event() -> impl Strategy<Value = AuthEvent> {
     let user = || name(64).prop_map(|n| UserId::parse(&n).unwrap());
-    let role = select(vec![Role::User, Role::Pro, Role::Enterprise, Role::Admin]);
+    let role = || select(vec![Role::User, Role::Pro, Role::Enterprise, Role::Admin]);
     prop_oneof![
-        (user(), any::<String>(), role, timestamp()).prop_map(|(user, password_hash, role, at)| {
-            AuthEvent::UserRegistered {
-                user,
-                password_hash,
-                role,
-                at,
+        (user(), any::<String>(), role(), timestamp()).prop_map(
+            |(user, password_hash, role, at)| {
+                AuthEvent::UserRegistered {
+                    user,
+                    password_hash,
+                    role,
+                    at,
+                }
             }
-        }),
+        ),
         (user(), name(64), timestamp()).prop_map(|(user, org, at)| {
             AuthEvent::OrgMembershipGranted {
                 user,
@@ -316,5 +318,23 @@ pub fn auth_event() -> impl Strategy<Value = AuthEvent> {
             ),
         (user(), any::<String>(), timestamp())
             .prop_map(|(user, key_id, at)| AuthEvent::ApiKeyRevoked { user, key_id, at }),
+        (user(), role(), actor(), timestamp())
+            .prop_map(|(user, role, by, at)| { AuthEvent::RoleChanged { user, role, by, at } }),
+        (user(), name(64), actor(), timestamp()).prop_map(|(user, org, by, at)| {
+            AuthEvent::OrgMembershipRevoked {
+                user,
+                org: OrgId::parse(&org).unwrap(),
+                by,
+                at,
+            }
+        }),
+        (user(), "[0-9a-f]{64}", actor(), timestamp()).prop_map(|(user, sha256, by, at)| {
+            AuthEvent::InvitationIssued {
+                user,
+                sha256,
+                by,
+                at,
+            }
+        }),
     ]
 }
