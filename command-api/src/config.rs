@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use settings::{HttpSettings, KafkaSettings, RegistrySettings};
 
 use crate::pools::PoolsSettings;
+use crate::prices::PriceList;
 
 /// Configuration of the command API.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -16,6 +17,9 @@ pub struct Config {
     pub schema_registry: RegistrySettings,
     #[serde(default)]
     pub pools: PoolsSettings,
+    /// The price of tokens (a purchase's price is computed from it, never the client's).
+    #[serde(default)]
+    pub prices: PriceList,
     /// Whose credentials are accepted.
     #[serde(default)]
     pub access: AccessSettings,

@@ -5,6 +5,7 @@ mod config;
 pub mod dispatch;
 pub mod http;
 pub mod pools;
+pub mod prices;
 pub mod processor;
 
 use std::sync::Arc;
@@ -44,6 +45,7 @@ pub async fn build(config: Config) -> anyhow::Result<HttpService> {
     let state = AppState {
         dispatcher,
         pools: Arc::new(config.pools.clone()),
+        prices: Arc::new(config.prices.clone()),
         reply_wait: Duration::from_millis(config.command_api.reply_wait_ms),
         credentials: credentials.clone(),
     };

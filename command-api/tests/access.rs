@@ -336,5 +336,5 @@ async fn a_caller_spends_only_from_its_own_pools_and_its_orgs_and_only_an_admin_
 }
 
 fn purchase(pool: &str) -> Value {
-    json!({"pool": pool, "tokens": 1_000, "price_cents": 100, "payment_method": "pm_card_visa"})
+    json!({"pool": pool, "tokens": 1_000, "payment_method": "pm_card_visa"})
 }

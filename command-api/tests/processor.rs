@@ -381,6 +381,7 @@ async fn a_lapsed_reservation_is_expired_in_the_log_without_anyone_asking() {
         reservation_id: domain::ReservationId::from_uuid(Uuid::new_v4()),
         amount: Tokens::new(40).unwrap(),
         ttl_ms: Some(DurationMs::from_millis(300).unwrap()),
+        via: None,
     };
     assert_eq!(
         deployment

@@ -12,7 +12,8 @@ fn valid() -> Value {
     json!({
         "pool": "user:alice/openai",
         "tokens": 1000,
-        "price_cents": 250,
+        // The server's price: 1,000 openai tokens at tier USER's 1,500 cents a million.
+        "price_cents": 2,
         "payment_method": "pm_card_visa",
     })
 }
@@ -81,7 +82,15 @@ async fn bad_purchases_are_refused_with_a_problem_and_nothing_is_written() {
             "free",
             with("price_cents", json!(0)).to_string(),
             422,
-            "invalid-field",
+            "price-mismatch",
+        ),
+        (
+            "a million tokens for a cent (the client naming its price)",
+            json!({"pool": "user:alice/openai", "tokens": 1_000_000, "price_cents": 1,
+                   "payment_method": "pm_card_visa"})
+            .to_string(),
+            422,
+            "price-mismatch",
         ),
         (
             "bad payment method",

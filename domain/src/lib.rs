@@ -36,7 +36,7 @@ pub use policy::{
     EffectivePolicy, OverageRule, PeriodicQuota, PolicyError, PoolPolicy, ReservationTtl,
 };
 pub use pool::{
-    AmountField, ConflictSubject, GrantRecord, GrantSource, MAX_RESOLVED, OpenReservation,
+    AmountField, ConflictSubject, GrantRecord, GrantSource, Holder, MAX_RESOLVED, OpenReservation,
     PoolRateLimits, QuotaPeriod, RESOLVED_RETENTION, RejectionKind, Resolution, ResolutionKind,
     ResolvedReservation, TokenPool, TokenPoolCommand, TokenPoolEvent, TokenPoolRejection,
 };

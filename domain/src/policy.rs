@@ -100,6 +100,11 @@ impl ReservationTtl {
         self.max
     }
 
+    /// The longest TTL a reservation gets.
+    pub fn max(&self) -> DurationMs {
+        self.max
+    }
+
     /// The TTL a reservation asking for `requested` gets: the default, capped at the maximum.
     pub fn resolve(&self, requested: Option<DurationMs>) -> DurationMs {
         requested.unwrap_or(self.default).min(self.max)

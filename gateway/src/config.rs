@@ -26,8 +26,10 @@ pub struct GatewaySettings {
     /// How long a reserve may wait for the pool processor's reply before the call is
     /// refused with 503 (and the hold, if it lands later, released).
     pub reply_wait_ms: u64,
-    /// How long a hold lives if the gateway never resolves it (it crashed): longer than
-    /// any call, at most the pool policy's maximum TTL.
+    /// How long a hold lives if the gateway never resolves it (it crashed). A call's hold
+    /// lives at least as long as the call can last (`UpstreamSettings::longest_call_ms`)
+    /// plus `reply_wait_ms`; a pool whose policy allows no hold that long refuses the call
+    /// (422 `pool-hold-too-short`) rather than have the hold lapse mid-call.
     pub reservation_ttl_ms: u64,
     /// The completion budget of a request that names none.
     pub default_max_tokens: u64,
@@ -75,8 +77,12 @@ pub struct UpstreamSettings {
     /// Longest silence allowed between two chunks of a stream.
     #[serde(default = "default_idle_timeout_ms")]
     pub stream_idle_timeout_ms: u64,
-    /// Extra attempts after a connection error, timeout, 429 or 5xx (never once a body
-    /// has started).
+    /// Longest a stream may last after its headers; it is cut (and charged) there, so
+    /// every call has a bound its hold can cover.
+    #[serde(default = "default_stream_max_ms")]
+    pub stream_max_ms: u64,
+    /// Extra attempts after a connection error, 429 or 5xx (never after a request was sent
+    /// and not refused: a timeout may have been billed, so it is charged, not retried).
     #[serde(default = "default_retries")]
     pub retries: u32,
     /// Consecutive failed attempts that open the circuit.
@@ -92,6 +98,9 @@ fn default_timeout_ms() -> u64 {
 }
 fn default_idle_timeout_ms() -> u64 {
     30_000
+}
+fn default_stream_max_ms() -> u64 {
+    300_000
 }
 fn default_retries() -> u32 {
     2
@@ -112,10 +121,25 @@ impl UpstreamSettings {
             api_key: None,
             timeout_ms: default_timeout_ms(),
             stream_idle_timeout_ms: default_idle_timeout_ms(),
+            stream_max_ms: default_stream_max_ms(),
             retries: default_retries(),
             breaker_failures: default_breaker_failures(),
             breaker_open_ms: default_breaker_open_ms(),
         }
+    }
+}
+
+impl UpstreamSettings {
+    /// The longest a call to this provider can last: every attempt timing out, the backoff
+    /// between them (as `upstream` sleeps it), and for a stream its longest life after that.
+    pub fn longest_call_ms(&self, stream: bool) -> u64 {
+        let attempts = u64::from(self.retries) + 1;
+        let backoff: u64 = (1..=self.retries).map(|a| 50u64 << a.min(6)).sum();
+        let streaming = if stream { self.stream_max_ms } else { 0 };
+        self.timeout_ms
+            .saturating_mul(attempts)
+            .saturating_add(backoff)
+            .saturating_add(streaming)
     }
 }
 
@@ -162,6 +186,17 @@ impl Default for GatewaySettings {
 }
 
 impl GatewaySettings {
+    /// The TTL of a hold for a call to `provider`: the configured one, or longer if a call
+    /// can last longer (with time for the settle to arrive).
+    pub fn hold_ttl_ms(&self, provider: &str, stream: bool) -> u64 {
+        let longest = self
+            .providers
+            .get(provider)
+            .map_or(0, |p| p.longest_call_ms(stream));
+        self.reservation_ttl_ms
+            .max(longest.saturating_add(self.reply_wait_ms))
+    }
+
     /// The provider serving `model`: the one mapped to its longest matching prefix.
     pub fn provider_of(&self, model: &str) -> Option<&str> {
         self.models
@@ -183,6 +218,23 @@ mod tests {
         let config: Config =
             settings::load(Some(std::path::Path::new(path))).expect("config/leaky.toml loads");
         assert_eq!(config.gateway, GatewaySettings::default());
+    }
+
+    #[test]
+    fn a_calls_hold_outlives_every_attempt_and_the_longest_stream() {
+        let mut settings = GatewaySettings {
+            reservation_ttl_ms: 2_000,
+            ..GatewaySettings::default()
+        };
+        let openai = settings.providers.get_mut("openai").unwrap();
+        openai.timeout_ms = 4_000;
+        openai.retries = 2;
+        openai.stream_max_ms = 10_000;
+        // Three attempts of 4 s, backoff 100 + 200 ms, and the settle's reply wait.
+        assert_eq!(settings.hold_ttl_ms("openai", false), 12_300 + 5_000);
+        assert_eq!(settings.hold_ttl_ms("openai", true), 22_300 + 5_000);
+        settings.reservation_ttl_ms = 600_000;
+        assert_eq!(settings.hold_ttl_ms("openai", true), 600_000);
     }
 
     #[test]

@@ -2,9 +2,12 @@
 //! may cost at worst, and the body to send upstream with its completion budget made
 //! explicit (and capped) and, for streams, the usage report switched on.
 //!
-//! The prompt estimate is the JSON byte length of everything the provider tokenizes
-//! (messages, tools): a BPE token is at least one byte, so it is never below the real
-//! count. That makes the hold an upper bound, so settling can never exceed it.
+//! The prompt estimate is the JSON byte length of the whole request as sent (every field a
+//! provider may bill: messages, tools, `response_format`, Gemini's `toolConfig` and
+//! `responseSchema`, …): a BPE token is at least one byte, so text is never under-counted.
+//! Media a provider bills by content rather than by bytes (an image or file by URL or id,
+//! audio, a Gemini `cachedContent`) adds [`MEDIA_PART_TOKENS`] each. Should a provider still
+//! bill more than the hold, the excess is charged too (`holds::Holds::settle`).
 
 use serde_json::{Value, json};
 
@@ -77,6 +80,34 @@ fn invalid(field: &'static str, detail: impl Into<String>) -> RequestError {
 /// Most choices a request may ask for (each multiplies the completion budget).
 const MAX_CHOICES: u64 = 16;
 
+/// The prompt bound of one referenced media part (image, audio, file, cached content): a
+/// high-detail image is billed at most a few thousand tokens by today's providers.
+pub const MEDIA_PART_TOKENS: u64 = 8_192;
+
+/// Parts whose cost is not their JSON's length: OpenAI `image_url`, `input_audio`, `file`;
+/// Gemini `inlineData`, `fileData`.
+const MEDIA_KEYS: &[&str] = &["image_url", "input_audio", "file", "inlineData", "fileData"];
+
+/// Upper bound of the prompt tokens of `body` (see the module's doc).
+fn prompt_bound(body: &Value) -> u64 {
+    let cached = u64::from(body.get("cachedContent").is_some_and(|c| !c.is_null()));
+    json_len(Some(body))
+        .saturating_add((media_parts(body) + cached).saturating_mul(MEDIA_PART_TOKENS))
+        .saturating_add(3)
+}
+
+/// How many media parts `value` holds, at any depth.
+fn media_parts(value: &Value) -> u64 {
+    match value {
+        Value::Object(map) => {
+            let here = MEDIA_KEYS.iter().filter(|k| map.contains_key(**k)).count() as u64;
+            here + map.values().map(media_parts).sum::<u64>()
+        }
+        Value::Array(items) => items.iter().map(media_parts).sum(),
+        _ => 0,
+    }
+}
+
 /// Reads `body` in `dialect`; for Gemini, `gemini_call` is the model and whether it streams,
 /// which its URL says.
 pub fn prepare(
@@ -133,22 +164,22 @@ fn prepare_openai(mut body: Value, budget: Budget) -> Result<Prepared, RequestEr
     if choices > MAX_CHOICES {
         return Err(invalid("n", format!("at most {MAX_CHOICES}")));
     }
-    // Newer clients send max_completion_tokens, older ones max_tokens; honour the one sent.
-    let field = if body.get("max_completion_tokens").is_some() {
-        "max_completion_tokens"
-    } else {
-        "max_tokens"
-    };
-    let asked = positive(&body, field)?;
-    let max_tokens = asked
+    // Newer clients send max_completion_tokens, older ones max_tokens; a provider may honour
+    // either, so both are capped to the budget held (the one sent, or the newer one).
+    let completion = positive(&body, "max_completion_tokens")?;
+    let legacy = positive(&body, "max_tokens")?;
+    let max_tokens = completion
+        .into_iter()
+        .chain(legacy)
+        .max()
         .unwrap_or(budget.default_max_tokens)
         .min(budget.max_tokens_cap);
-    body[field] = json!(max_tokens);
-
-    let prompt_estimate = json_len(body.get("messages"))
-        + json_len(body.get("tools"))
-        + json_len(body.get("functions"))
-        + 3;
+    if completion.is_some() {
+        body["max_completion_tokens"] = json!(max_tokens);
+    }
+    if legacy.is_some() || completion.is_none() {
+        body["max_tokens"] = json!(max_tokens);
+    }
     let caller_wants_stream_usage = body
         .pointer("/stream_options/include_usage")
         .and_then(Value::as_bool)
@@ -156,6 +187,7 @@ fn prepare_openai(mut body: Value, budget: Budget) -> Result<Prepared, RequestEr
     if stream {
         body["stream_options"] = json!({"include_usage": true});
     }
+    let prompt_estimate = prompt_bound(&body);
     Ok(Prepared {
         body,
         model,
@@ -196,10 +228,7 @@ fn prepared_gemini(body: Value, model: &str, stream: bool) -> Prepared {
     let config = &body["generationConfig"];
     let max_tokens = config["maxOutputTokens"].as_u64().unwrap_or(0);
     let choices = config["candidateCount"].as_u64().unwrap_or(1);
-    let prompt_estimate = json_len(body.get("contents"))
-        + json_len(body.get("systemInstruction"))
-        + json_len(body.get("tools"))
-        + 3;
+    let prompt_estimate = prompt_bound(&body);
     Prepared {
         model: model.to_owned(),
         stream,

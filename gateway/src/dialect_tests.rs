@@ -128,3 +128,54 @@ fn gemini_budgets_live_in_generation_config() {
     .unwrap();
     assert_eq!(defaulted.body["generationConfig"]["maxOutputTokens"], 100);
 }
+
+#[test]
+fn both_budget_fields_are_capped_when_both_are_sent() {
+    let prepared = openai(json!({"model": "gpt-4o", "messages": [{"content": "hi"}],
+                                 "max_completion_tokens": 10, "max_tokens": 1_000_000}))
+    .unwrap();
+    assert_eq!(prepared.body["max_completion_tokens"], 1_000);
+    assert_eq!(prepared.body["max_tokens"], 1_000);
+    assert_eq!(prepared.completion_budget, 1_000);
+}
+
+#[test]
+fn the_prompt_bound_covers_every_field_of_the_request_not_only_the_messages() {
+    let schema = "x".repeat(100_000);
+    let prepared = openai(json!({"model": "gpt-4o", "messages": [{"content": "hi"}],
+        "response_format": {"type": "json_schema", "json_schema": {"schema": {"description": schema}}}}))
+    .unwrap();
+    assert!(prepared.prompt_estimate > 100_000);
+    let gemini = prepare(
+        Dialect::GeminiNative,
+        json!({"contents": [{"parts": [{"text": "hi"}]}],
+               "toolConfig": {"functionCallingConfig": {"mode": "ANY"}},
+               "generationConfig": {"responseSchema": {"description": "y".repeat(50_000)}}})
+        .to_string()
+        .as_bytes(),
+        BUDGET,
+        Some(("gemini-2.0-flash", false)),
+    )
+    .unwrap();
+    assert!(gemini.prompt_estimate > 50_000);
+}
+
+#[test]
+fn media_billed_by_content_adds_its_bound_per_part() {
+    let plain = openai(json!({"model": "gpt-4o", "messages": [{"content": "hi"}]})).unwrap();
+    let image = openai(json!({"model": "gpt-4o", "messages": [{"content": [
+        {"type": "text", "text": "hi"},
+        {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]}]}))
+    .unwrap();
+    assert!(image.prompt_estimate >= plain.prompt_estimate + MEDIA_PART_TOKENS);
+    let cached = prepare(
+        Dialect::GeminiNative,
+        json!({"contents": [{"parts": [{"text": "hi"}]}], "cachedContent": "cachedContents/abc"})
+            .to_string()
+            .as_bytes(),
+        BUDGET,
+        Some(("gemini-2.0-flash", false)),
+    )
+    .unwrap();
+    assert!(cached.prompt_estimate >= MEDIA_PART_TOKENS);
+}

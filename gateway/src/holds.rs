@@ -8,14 +8,20 @@
 //!
 //! Settling and releasing are retried with the same command id (the processor deduplicates
 //! on it), so a lost reply never charges twice.
+//!
+//! Every hold is made `via` the gateway: the pool then refuses a settle or release of it by
+//! anyone else, so a tenant cannot make a call free by releasing the hold it runs under.
+//! And what the provider billed is always charged: usage above the hold, or usage whose hold
+//! could not be settled (lapsed, released, unknown), is charged with `ChargeUsage`, which
+//! is never refused for lack of tokens and records what it overdraws.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use command_api::dispatch::Dispatcher;
 use domain::{
-    Actor, CommandId, DurationMs, PoolId, PoolRateLimits, ReservationId, Timestamp,
-    TokenPoolCommand, TokenPoolRejection, Tokens,
+    Actor, CommandId, DurationMs, PoolId, PoolRateLimits, ReservationId, ServiceName, Timestamp,
+    TokenPoolCommand, Tokens,
 };
 use schemas::{Balance, CommandReply, PoolCommandEnvelope, ReplyOutcome, ReplyRejection};
 use tokio::sync::OnceCell;
@@ -71,15 +77,25 @@ pub enum ReserveError {
 pub enum Resolution {
     /// Settled to this many tokens.
     Settled(u64),
-    /// Usage above the hold; the hold was charged in full.
-    SettledCapped {
-        /// What the provider reported.
-        reported: u64,
+    /// Usage above the hold: the hold was charged in full and `overage` more with
+    /// `ChargeUsage`.
+    SettledWithOverage {
+        /// Tokens charged beyond the hold.
+        overage: u64,
     },
+    /// The hold could not be settled (it lapsed, was released, is unknown): the usage was
+    /// charged with `ChargeUsage` instead.
+    Charged(u64),
     /// Released unused.
     Released,
-    /// Neither reply came: the hold will expire at its TTL.
+    /// No reply came: the hold will expire at its TTL and the usage is not charged; logged
+    /// as an error and counted, since only an unreachable pool processor gets here.
     Unresolved,
+}
+
+/// The gateway's own identity on the holds it makes (`Reserve::via`).
+pub fn gateway_service() -> ServiceName {
+    ServiceName::parse(crate::SERVICE).expect("the gateway's name is a valid service name")
 }
 
 impl Holds {
@@ -104,6 +120,7 @@ impl Holds {
             amount: Tokens::new(amount)
                 .map_err(|e| ReserveError::Unavailable(format!("hold of {amount}: {e}")))?,
             ttl_ms: DurationMs::from_millis(ttl.as_millis() as u64).ok(),
+            via: Some(gateway_service()),
         };
         let command_id = CommandId::from_uuid(reservation_id.as_uuid());
         // A reserve is only useful while the caller waits: its deadline is the wait.
@@ -154,36 +171,67 @@ impl Holds {
         }
     }
 
-    /// Charges `actual` tokens to `hold` and releases the rest; usage above the hold charges
-    /// the hold in full (the estimate is an upper bound, so only a misreporting provider
-    /// gets there).
+    /// Charges `actual` tokens for the call `hold` covered, whatever became of the hold.
+    ///
+    /// Up to the hold: settle it to `actual`. Above it: settle the whole hold and charge the
+    /// rest with `ChargeUsage` (under `overage = REJECT` a settle above the hold is refused;
+    /// under `CAP` it would drop the excess). A settle refused for any other reason (the hold
+    /// lapsed, or was resolved by someone it should not have been) charges all of `actual`
+    /// with `ChargeUsage`. Only a processor that never answers leaves usage uncharged.
     pub async fn settle(&self, hold: &Hold, actual: u64) -> Resolution {
-        let Ok(tokens) = Tokens::new(actual) else {
+        let (Ok(tokens), Ok(held)) = (Tokens::new(actual), Tokens::new(hold.amount)) else {
             return Resolution::Unresolved;
         };
+        let overage = actual.saturating_sub(hold.amount);
         let command = TokenPoolCommand::Settle {
             reservation_id: hold.reservation_id,
-            actual: tokens,
+            actual: tokens.min(held),
+            via: Some(gateway_service()),
         };
         match self.resolve(hold, "settle", command).await {
-            Some(reply) if reply.outcome == ReplyOutcome::Accepted => Resolution::Settled(actual),
-            Some(reply) if is_over_hold(&reply) => {
-                tracing::error!(reservation = %hold.reservation_id, actual, held = hold.amount,
-                    "usage above the hold; charging the hold");
-                let capped = TokenPoolCommand::Settle {
-                    reservation_id: hold.reservation_id,
-                    actual: Tokens::new(hold.amount).unwrap_or(tokens),
-                };
-                match self.resolve(hold, "settle-capped", capped).await {
-                    Some(reply) if reply.outcome == ReplyOutcome::Accepted => {
-                        Resolution::SettledCapped { reported: actual }
-                    }
-                    _ => Resolution::Unresolved,
+            Some(reply) if reply.outcome == ReplyOutcome::Accepted => {
+                if overage == 0 {
+                    return Resolution::Settled(actual);
+                }
+                tracing::warn!(reservation = %hold.reservation_id, actual, held = hold.amount,
+                    "usage above the hold; charging the rest");
+                match self.charge_usage(hold, "charge-overage", overage).await {
+                    Some(_) => Resolution::SettledWithOverage { overage },
+                    None => Resolution::Unresolved,
                 }
             }
-            other => {
-                tracing::error!(reservation = %hold.reservation_id, reply = ?other, "cannot settle");
+            Some(reply) => {
+                tracing::warn!(reservation = %hold.reservation_id, actual,
+                    rejection = ?reply.rejection, "settle refused; charging the usage without the hold");
+                if actual == 0 {
+                    return Resolution::Charged(0);
+                }
+                match self.charge_usage(hold, "charge", actual).await {
+                    Some(_) => Resolution::Charged(actual),
+                    None => Resolution::Unresolved,
+                }
+            }
+            None => {
+                tracing::error!(reservation = %hold.reservation_id, actual,
+                    "no answer to the settle; the usage is not charged");
                 Resolution::Unresolved
+            }
+        }
+    }
+
+    /// Charges `amount` of billed usage for the call `hold` covered, under a command id of
+    /// its own per `step` (so a retry is deduplicated); `None` if no acceptance came.
+    async fn charge_usage(&self, hold: &Hold, step: &str, amount: u64) -> Option<CommandReply> {
+        let command = TokenPoolCommand::ChargeUsage {
+            amount: Tokens::new(amount).ok()?,
+        };
+        let reply = self.resolve(hold, step, command).await;
+        match reply {
+            Some(reply) if reply.outcome == ReplyOutcome::Accepted => Some(reply),
+            other => {
+                tracing::error!(reservation = %hold.reservation_id, amount, reply = ?other,
+                    "usage could not be charged");
+                None
             }
         }
     }
@@ -192,6 +240,7 @@ impl Holds {
     pub async fn release(&self, hold: &Hold) -> Resolution {
         let command = TokenPoolCommand::Release {
             reservation_id: hold.reservation_id,
+            via: Some(gateway_service()),
         };
         match self.resolve(hold, "release", command).await {
             Some(reply) if reply.outcome == ReplyOutcome::Accepted => Resolution::Released,
@@ -241,14 +290,6 @@ impl Holds {
     fn wait_ms(&self) -> i64 {
         self.reply_wait.as_millis() as i64
     }
-}
-
-fn is_over_hold(reply: &CommandReply) -> bool {
-    reply
-        .rejection
-        .as_ref()
-        .and_then(ReplyRejection::pool_rejection)
-        .is_some_and(|r| matches!(r, TokenPoolRejection::SettleExceedsReservation { .. }))
 }
 
 fn envelope(

@@ -94,6 +94,16 @@ pub fn refusal(
             "No token pool for this provider",
             "the caller has no pool for this provider; ask an admin to provision one",
         ),
+        // Shortening the hold would let it lapse mid-call; the pool's policy must change.
+        Some(TokenPoolRejection::TtlAboveMaximum { .. }) => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "pool-hold-too-short",
+            "The pool's longest hold is shorter than a call may last",
+            format!(
+                "{}; ask an admin to raise the pool's reservation_ttl.max_ms",
+                rejection.message
+            ),
+        ),
         _ => Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "refused",

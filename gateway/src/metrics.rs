@@ -9,6 +9,8 @@ pub struct Metrics {
     pub calls: IntCounterVec,
     /// Tokens settled by provider and whether reported or estimated.
     pub settled_tokens: IntCounterVec,
+    /// Tokens a provider billed above the call's hold, charged with `ChargeUsage`.
+    pub overage_tokens: IntCounterVec,
     /// Ready holds: taken by a call, missed (the call reserved for itself), reserved ahead,
     /// refused, returned unused.
     pub ready_holds: IntCounterVec,
@@ -30,6 +32,14 @@ impl Metrics {
             &["provider", "source"],
         )
         .expect("valid metric");
+        let overage_tokens = IntCounterVec::new(
+            Opts::new(
+                "gateway_overage_tokens_total",
+                "Tokens billed above a call's hold and charged beyond it, by provider",
+            ),
+            &["provider"],
+        )
+        .expect("valid metric");
         let ready_holds = IntCounterVec::new(
             Opts::new(
                 "gateway_ready_holds_total",
@@ -38,7 +48,12 @@ impl Metrics {
             &["event"],
         )
         .expect("valid metric");
-        for collector in [calls.clone(), settled_tokens.clone(), ready_holds.clone()] {
+        for collector in [
+            calls.clone(),
+            settled_tokens.clone(),
+            overage_tokens.clone(),
+            ready_holds.clone(),
+        ] {
             if let Err(error) = registry.register(Box::new(collector)) {
                 tracing::warn!(%error, "metric not registered");
             }
@@ -46,6 +61,7 @@ impl Metrics {
         Self {
             calls,
             settled_tokens,
+            overage_tokens,
             ready_holds,
         }
     }

@@ -81,7 +81,11 @@ async fn hold_and_call(
         run_call(state, call, hold, answer, guard).await;
         return;
     }
-    let ttl = Duration::from_millis(state.settings.reservation_ttl_ms);
+    let ttl = Duration::from_millis(
+        state
+            .settings
+            .hold_ttl_ms(&call.provider, call.prepared.stream),
+    );
     let reserved = state
         .holds
         .reserve(pool, caller.actor.clone(), worst_case, ttl)
@@ -127,9 +131,13 @@ async fn run_call(
         )
         .await;
     let settlement = match outcome {
+        // Sent and then lost: the provider may have billed it, so the worst case is charged
+        // (never more than the call can cost); a call it cannot have billed is released.
         Err(error) => {
             let _ = answer.send((headers, call_failed(&error)).into_response());
-            None
+            error
+                .may_have_been_billed()
+                .then(|| Settlement::Estimated(call.prepared.worst_case()))
         }
         Ok(Answer::Whole {
             status,
@@ -172,7 +180,15 @@ async fn run_call(
     };
     let outcome = match resolution {
         Resolution::Settled(_) => "settled",
-        Resolution::SettledCapped { .. } => "settled_capped",
+        Resolution::SettledWithOverage { overage } => {
+            state
+                .metrics
+                .overage_tokens
+                .with_label_values(&[&call.provider])
+                .inc_by(overage);
+            "settled_with_overage"
+        }
+        Resolution::Charged(_) => "charged_without_hold",
         Resolution::Released => "released",
         Resolution::Unresolved => "unresolved",
     };
@@ -214,22 +230,30 @@ async fn stream(
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     let _ = answer.send((headers, streamed).into_response());
 
-    let idle = Duration::from_millis(
-        state
-            .upstreams
-            .settings(&call.provider)
-            .map_or(30_000, |s| s.stream_idle_timeout_ms),
-    );
+    let settings = state.upstreams.settings(&call.provider);
+    let idle = Duration::from_millis(settings.map_or(30_000, |s| s.stream_idle_timeout_ms));
+    // The hold was sized for a stream of at most this long; past it the stream is cut.
+    let ends_by = tokio::time::Instant::now()
+        + Duration::from_millis(settings.map_or(300_000, |s| s.stream_max_ms));
     let mut reader = SseReader::default();
     let mut tally = StreamTally::default();
     // Once the client is gone, keep reading (for the usage) but stop sending.
     let mut client = Some(sender);
     loop {
-        let chunk = match tokio::time::timeout(idle, response.chunk()).await {
+        let wait = idle.min(ends_by.saturating_duration_since(tokio::time::Instant::now()));
+        let chunk = match tokio::time::timeout(wait, response.chunk()).await {
             Ok(Ok(Some(chunk))) => chunk,
             Ok(Ok(None)) => break,
             Ok(Err(error)) => {
                 cut(&mut client, format!("the provider's stream broke: {error}")).await;
+                break;
+            }
+            Err(_) if tokio::time::Instant::now() >= ends_by => {
+                cut(
+                    &mut client,
+                    "the stream went on longer than allowed".to_owned(),
+                )
+                .await;
                 break;
             }
             Err(_) => {

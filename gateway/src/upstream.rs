@@ -1,6 +1,11 @@
 //! Calling a provider: per-attempt timeouts, bounded retries with backoff on failures that
-//! are worth retrying (connection errors, timeouts, 429, 5xx), and a circuit breaker per
-//! provider. A retry only ever happens before any of the answer was passed on.
+//! are worth retrying, and a circuit breaker per provider. A retry only ever happens before
+//! any of the answer was passed on.
+//!
+//! Only a request the provider cannot have billed is retried: one that never connected, or
+//! one the provider refused (429, 5xx). A request that was sent and then timed out or broke
+//! may have been generated and billed, so it is not sent again (a retry could bill it
+//! twice); the call is charged its worst case instead (`CallError::may_have_been_billed`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -53,7 +58,8 @@ pub enum CallError {
     /// The provider's circuit is open.
     #[error("the provider is failing; calls are paused for {} ms", .0.retry_in.as_millis())]
     CircuitOpen(Open),
-    /// Every attempt timed out.
+    /// The request was sent and no answer came in time (not retried: it may have been
+    /// generated and billed).
     #[error("the provider did not answer within {0} ms")]
     TimedOut(u64),
     /// Every attempt failed (the last status, if one came).
@@ -63,12 +69,25 @@ pub enum CallError {
         status: Option<u16>,
         /// What went wrong.
         detail: String,
+        /// Whether the request reached the provider without being refused (the exchange
+        /// broke after sending), so it may have been billed.
+        sent: bool,
     },
+}
+
+impl CallError {
+    /// Whether the provider may have done (and billed) the work though no answer came: the
+    /// call is then charged its worst case rather than released.
+    pub fn may_have_been_billed(&self) -> bool {
+        matches!(self, Self::TimedOut(_) | Self::Failed { sent: true, .. })
+    }
 }
 
 enum Attempt {
     Done(Answer),
     Retry(CallError),
+    /// Failed in a way a retry could bill twice.
+    GiveUp(CallError),
 }
 
 impl Upstreams {
@@ -127,12 +146,14 @@ impl Upstreams {
             return Err(CallError::Failed {
                 status: None,
                 detail: format!("provider {provider} is not configured"),
+                sent: false,
             });
         };
         let settings = &upstream.settings;
         let mut last = CallError::Failed {
             status: None,
             detail: "no attempt made".into(),
+            sent: false,
         };
         for attempt in 0..=settings.retries {
             if attempt > 0 {
@@ -152,6 +173,12 @@ impl Upstreams {
                     breaker.failed(Instant::now());
                     tracing::warn!(provider, attempt, %error, "upstream attempt failed");
                     last = error;
+                }
+                Attempt::GiveUp(error) => {
+                    breaker.failed(Instant::now());
+                    tracing::warn!(provider, attempt, %error,
+                        "upstream attempt failed after the request was sent; not retried");
+                    return Err(error);
                 }
             }
         }
@@ -190,10 +217,17 @@ impl Upstreams {
             })
         };
         match tokio::time::timeout(timeout, exchange).await {
-            Err(_) => Attempt::Retry(CallError::TimedOut(settings.timeout_ms)),
-            Ok(Err(error)) => Attempt::Retry(CallError::Failed {
+            Err(_) => Attempt::GiveUp(CallError::TimedOut(settings.timeout_ms)),
+            // Not connected: the provider never saw the request.
+            Ok(Err(error)) if error.is_connect() => Attempt::Retry(CallError::Failed {
                 status: None,
                 detail: error.to_string(),
+                sent: false,
+            }),
+            Ok(Err(error)) => Attempt::GiveUp(CallError::Failed {
+                status: None,
+                detail: error.to_string(),
+                sent: true,
             }),
             Ok(Ok(Answer::Whole { status, body, .. }))
                 if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() =>
@@ -204,6 +238,7 @@ impl Upstreams {
                         "status {status}: {}",
                         String::from_utf8_lossy(&body[..body.len().min(200)])
                     ),
+                    sent: false,
                 })
             }
             Ok(Ok(answer)) => Attempt::Done(answer),

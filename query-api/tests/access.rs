@@ -121,8 +121,7 @@ async fn a_caller_reads_its_own_and_its_orgs_and_only_an_admin_reads_across_tena
         .bearer_auth(&alice)
         .header("idempotency-key", "alice-buys")
         .json(
-            &json!({"pool": "user:alice/openai", "tokens": 500, "price_cents": 100,
-            "payment_method": "pm_card_visa"}),
+            &json!({"pool": "user:alice/openai", "tokens": 500, "payment_method": "pm_card_visa"}),
         )
         .send()
         .await

@@ -19,7 +19,7 @@ async fn purchase(stack: &Stack, key: &str, pool: &str, tokens: u64, card: &str)
         .post(url)
         .bearer_auth(&stack.admin)
         .header("idempotency-key", key)
-        .json(&json!({"pool": pool, "tokens": tokens, "price_cents": 100, "payment_method": card}))
+        .json(&json!({"pool": pool, "tokens": tokens, "payment_method": card}))
         .send()
         .await
         .unwrap();

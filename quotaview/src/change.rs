@@ -110,6 +110,7 @@ pub fn change_of(pool: &PoolId, event: &TokenPoolEvent) -> QuotaChange {
             amount,
             expires_at,
             at,
+            ..
         } => QuotaChange::OpenHold {
             reservation_id: reservation_id.as_uuid(),
             amount: tokens(*amount),

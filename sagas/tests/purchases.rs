@@ -286,3 +286,35 @@ async fn a_purchase_carries_its_requests_trace_through_every_step() {
     let (_, _, pool_events) = read(topics.pool_events()).await;
     assert_eq!(pool_events, 1, "the grant is the purchase's one pool event");
 }
+
+/// Issue 21, case 2: the client does not set the price. A million tokens for one cent is
+/// refused before anything is written; the same order without a price is charged the
+/// server's price (ADMIN tier, 1,000 cents a million in `config/leaky.toml`), recorded on the
+/// purchase, and the pool is granted exactly the tokens paid for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_price_is_the_servers_and_a_client_price_that_differs_is_refused() {
+    let stack = Stack::start(3_000).await;
+    stack.provision("alice").await;
+    let mut cheap = order("alice", 1_000_000, "pm_card_visa");
+    cheap["price_cents"] = serde_json::json!(1);
+    let (code, reply) = stack.purchase("cheap", &cheap).await;
+    assert_eq!(code, 422, "{reply}");
+    assert_eq!(
+        reply["type"],
+        "https://leaky-tokens.dev/problems/price-mismatch"
+    );
+    assert_eq!(reply["price_cents"], 1_000, "{reply}");
+    assert_eq!(stack.placed().await, 0, "a refused order writes nothing");
+
+    let (code, reply) = stack
+        .purchase("priced", &order("alice", 1_000_000, "pm_card_visa"))
+        .await;
+    assert_eq!(code, 201, "{reply}");
+    let purchases = stack.all_done(1, Duration::from_secs(60)).await;
+    let purchase = purchases.values().next().unwrap();
+    assert_eq!(purchase.status(), Some(PurchaseStatus::Completed));
+    assert_eq!(purchase.order().unwrap().price.get(), 1_000);
+    stack.assert_ledgers_agree(&purchases).await;
+    let charged: u64 = stack.charges().await.values().map(|(c, _)| c).sum();
+    assert_eq!(charged, 1_000, "the provider charged the server's price");
+}

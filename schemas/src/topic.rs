@@ -102,8 +102,14 @@ impl TopicKind {
     /// Every published schema version, oldest first: `versions()[n]` is `v{n+1}.avsc`.
     pub fn versions(self) -> &'static [&'static str] {
         match self {
-            Self::PoolCommands => &[include_str!("../avro/token-pool.commands/v1.avsc")],
-            Self::PoolEvents => &[include_str!("../avro/token-pool.events/v1.avsc")],
+            Self::PoolCommands => &[
+                include_str!("../avro/token-pool.commands/v1.avsc"),
+                include_str!("../avro/token-pool.commands/v2.avsc"),
+            ],
+            Self::PoolEvents => &[
+                include_str!("../avro/token-pool.events/v1.avsc"),
+                include_str!("../avro/token-pool.events/v2.avsc"),
+            ],
             Self::PoolState => &[include_str!("../avro/token-pool.state/v1.avsc")],
             Self::PoolRejections => &[include_str!("../avro/token-pool.rejections/v1.avsc")],
             Self::Replies => &[

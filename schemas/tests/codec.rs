@@ -174,6 +174,7 @@ async fn records_written_with_an_older_schema_stay_readable_after_a_backward_cha
             reservation_id: support::id(3),
             amount: tokens(300),
             ttl_ms: None,
+            via: None,
         },
     );
     let Value::Record(mut fields) = sent.to_avro().unwrap() else {

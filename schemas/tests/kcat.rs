@@ -163,6 +163,7 @@ async fn kcat_output_decodes_to_one_json_object_per_record() {
         json!({"TokensReserved": {
             "reservation_id": "00000000-0000-0000-0000-000000000003",
             "amount": 300, "expires_at": 60_003, "at": 3,
+            "held_by": "user:alice", "held_via": "gateway",
         }})
     );
     assert_eq!(lines[2]["key"], json!("junk"));

@@ -84,6 +84,13 @@ fn rejected(reply: &CommandReply, body: Value) -> Problem {
             "Not enough tokens left",
         ),
         "pool_not_provisioned" => (StatusCode::NOT_FOUND, "unknown-pool", "No such pool"),
+        // The caller may use the pool but not this hold: it is someone else's (or the
+        // gateway's, for a call in progress); nothing was written.
+        "not_holder" => (
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "The reservation is not the caller's",
+        ),
         "reservation_not_found" => (
             StatusCode::NOT_FOUND,
             "unknown-reservation",

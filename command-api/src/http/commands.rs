@@ -203,10 +203,13 @@ pub async fn reserve(
         body.reservation_id
             .unwrap_or(submission.command_id.as_uuid()),
     );
+    // Through the command API the caller holds for itself: `via` is only ever set by our
+    // own services, which write to the commands topic directly.
     let command = TokenPoolCommand::Reserve {
         reservation_id,
         amount,
         ttl_ms,
+        via: None,
     };
     submit(
         &state,
@@ -240,6 +243,7 @@ pub async fn settle(
         TokenPoolCommand::Settle {
             reservation_id,
             actual,
+            via: None,
         },
         json!({}),
     )
@@ -258,7 +262,10 @@ pub async fn release(
     submit(
         &state,
         submission,
-        TokenPoolCommand::Release { reservation_id },
+        TokenPoolCommand::Release {
+            reservation_id,
+            via: None,
+        },
         json!({}),
     )
     .await

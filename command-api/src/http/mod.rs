@@ -20,6 +20,7 @@ pub use request::IDEMPOTENCY_HEADER;
 
 use crate::dispatch::Dispatcher;
 use crate::pools::PoolsSettings;
+use crate::prices::PriceList;
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -27,6 +28,8 @@ pub struct AppState {
     /// Set once Kafka has been reached; until then commands are answered 503.
     pub dispatcher: Arc<OnceCell<Dispatcher>>,
     pub pools: Arc<PoolsSettings>,
+    /// What tokens cost.
+    pub prices: Arc<PriceList>,
     pub reply_wait: Duration,
     /// What callers' credentials are checked against.
     pub credentials: Credentials,

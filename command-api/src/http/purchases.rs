@@ -6,7 +6,7 @@ use access::Identity;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use domain::{Actor, Cents, PoolId, PurchaseCommand, PurchaseId, PurchaseOrder, Timestamp};
+use domain::{Actor, PoolId, PurchaseCommand, PurchaseId, PurchaseOrder, Timestamp};
 use schemas::{PurchaseCommandEnvelope, ReplyOutcome};
 use serde::Deserialize;
 use serde_json::json;
@@ -32,8 +32,10 @@ pub struct PurchaseBody {
     pool: String,
     /// Tokens to buy.
     tokens: u64,
-    /// Their price, in cents.
-    price_cents: u64,
+    /// The price the buyer expects, in cents: optional, and refused (422) unless it is the
+    /// server's price, which is what is charged either way.
+    #[serde(default)]
+    price_cents: Option<u64>,
     /// The payment provider's token for how the buyer pays.
     payment_method: String,
 }
@@ -56,12 +58,31 @@ impl PurchaseBody {
         if self.tokens == 0 {
             return Err(Problem::invalid_field("tokens", "must be at least 1"));
         }
+        let tokens =
+            domain::Tokens::new(self.tokens).map_err(|e| Problem::invalid_field("tokens", e))?;
+        // The buyer's tier prices the order (an org pool's buyer is a member).
+        let price = state
+            .prices
+            .price(pool.provider(), caller.role.tier(), tokens)
+            .map_err(|e| Problem::invalid_field("pool", e))?;
+        if let Some(offered) = self.price_cents.filter(|c| *c != price.get()) {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "price-mismatch",
+                "The price is not the server's",
+                format!(
+                    "{tokens} tokens of {} cost {} cents, not {offered}; omit price_cents or send the server's price",
+                    pool.provider(),
+                    price.get()
+                ),
+            )
+            .with("field", json!("price_cents"))
+            .with("price_cents", json!(price.get())));
+        }
         Ok(PurchaseOrder {
             pool,
-            tokens: domain::Tokens::new(self.tokens)
-                .map_err(|e| Problem::invalid_field("tokens", e))?,
-            price: Cents::new(self.price_cents)
-                .map_err(|e| Problem::invalid_field("price_cents", e))?,
+            tokens,
+            price,
             payment_method: self
                 .payment_method
                 .parse()

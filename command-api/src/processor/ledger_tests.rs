@@ -174,6 +174,7 @@ fn a_command_known_only_from_its_replayed_events_is_a_repeat_never_applied_twice
         PartitionLedger::<PoolKind>::from_slots([(pool(), decided.slot(&pool()).unwrap().clone())]);
     let consumed = domain::TokenPoolEvent::TokensConsumed {
         amount: Tokens::new(200).unwrap(),
+        overdrawn: Tokens::ZERO,
         at: t(1_500),
     };
     ledger.apply_logged(

@@ -76,6 +76,7 @@ pub(super) fn apply(state: &mut Option<PoolState>, event: &TokenPoolEvent) {
             reservation_id,
             amount,
             expires_at,
+            ref holder,
             at,
         } => {
             s.open.insert(
@@ -85,6 +86,7 @@ pub(super) fn apply(state: &mut Option<PoolState>, event: &TokenPoolEvent) {
                     amount,
                     reserved_at: at,
                     expires_at,
+                    holder: holder.clone(),
                 },
             );
             s.ledger.reserved = s.ledger.reserved.saturating_add(amount);
@@ -115,7 +117,7 @@ pub(super) fn apply(state: &mut Option<PoolState>, event: &TokenPoolEvent) {
         } => {
             resolve(s, reservation_id, Resolution::Expired, at);
         }
-        E::TokensConsumed { amount, at } => {
+        E::TokensConsumed { amount, at, .. } => {
             charge(s, amount, at);
             s.limiters.admit(&s.policy, at, amount);
         }

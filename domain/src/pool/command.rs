@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{GrantId, PurchaseId, ReservationId};
+use crate::names::ServiceName;
 use crate::policy::EffectivePolicy;
 use crate::pool_id::PoolId;
 use crate::tier::Tier;
@@ -58,8 +59,14 @@ pub enum TokenPoolCommand {
         reservation_id: ReservationId,
         /// Tokens to hold.
         amount: Tokens,
-        /// How long to hold them; the policy default if absent, capped at the policy maximum.
+        /// How long to hold them; the policy default if absent, capped at the policy maximum
+        /// for a tenant's own hold. A service's hold (`via`) above the maximum is refused
+        /// (`TtlAboveMaximum`) instead: shortened, it would lapse before the call it covers.
         ttl_ms: Option<DurationMs>,
+        /// The service reserving on the actor's behalf (the gateway); only the same actor
+        /// through the same service may then settle or release the hold.
+        #[serde(default)]
+        via: Option<ServiceName>,
     },
     /// Resolves a hold with the real usage: consumes `actual`, releases the rest.
     Settle {
@@ -67,17 +74,31 @@ pub enum TokenPoolCommand {
         reservation_id: ReservationId,
         /// Tokens actually used.
         actual: Tokens,
+        /// The service settling on the actor's behalf (must be the hold's).
+        #[serde(default)]
+        via: Option<ServiceName>,
     },
     /// Resolves a hold without using any of it.
     Release {
         /// The hold to release.
         reservation_id: ReservationId,
+        /// The service releasing on the actor's behalf (must be the hold's).
+        #[serde(default)]
+        via: Option<ServiceName>,
     },
     /// Expires every hold whose `expires_at` is at or before now.
     ExpireReservations,
     /// Reserves and settles in one step (usage known up front).
     Consume {
         /// Tokens used.
+        amount: Tokens,
+    },
+    /// Charges usage that has already happened (a provider billed it): never refused for
+    /// lack of tokens or by a rate limit; what exceeds the available balance is recorded as
+    /// overdrawn (`TokensConsumed::overdrawn`) and repaid by later grants. Issued by the
+    /// gateway when a call's hold could not absorb its usage.
+    ChargeUsage {
+        /// Tokens the provider reported used.
         amount: Tokens,
     },
     /// Moves the pool to another tier or policy.

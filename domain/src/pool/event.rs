@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::command::GrantSource;
+use super::holder::Holder;
 use crate::ids::{GrantId, ReservationId};
 use crate::policy::EffectivePolicy;
 use crate::pool_id::PoolId;
@@ -63,6 +64,10 @@ pub enum TokenPoolEvent {
         amount: Tokens,
         /// When the hold lapses if not resolved.
         expires_at: Timestamp,
+        /// Who may settle or release it; `None` on holds recorded before holders were
+        /// (anyone who may use the pool may resolve those).
+        #[serde(default)]
+        holder: Option<Holder>,
         /// When.
         at: Timestamp,
     },
@@ -105,6 +110,10 @@ pub enum TokenPoolEvent {
     TokensConsumed {
         /// Tokens charged.
         amount: Tokens,
+        /// Part of `amount` above the available balance (only `ChargeUsage` overdraws):
+        /// usage a provider billed that the pool had no tokens left for, owed to later grants.
+        #[serde(default)]
+        overdrawn: Tokens,
         /// When.
         at: Timestamp,
     },

@@ -22,6 +22,7 @@ mod command;
 mod event;
 mod grants;
 mod handle;
+mod holder;
 mod limiters;
 mod quota_period;
 mod rejection;
@@ -36,6 +37,7 @@ use crate::aggregate::{Aggregate, Ctx};
 pub use command::{GrantSource, TokenPoolCommand};
 pub use event::TokenPoolEvent;
 pub use grants::GrantRecord;
+pub use holder::Holder;
 pub use limiters::PoolRateLimits;
 pub use quota_period::QuotaPeriod;
 pub use rejection::{
@@ -48,8 +50,9 @@ pub use reservations::{
 /// A prepaid token pool with its rate limits; `Default` is a pool not yet provisioned.
 ///
 /// Serialisable for snapshots (`token-pool.state`) and comparable, so a replayed pool can
-/// be checked against the live one. `handle` reads only `ctx.now`: the command id and the
-/// actor belong in the event envelope (headers), where the processor records them.
+/// be checked against the live one. `handle` reads `ctx.now`, and `ctx.actor` for who holds
+/// a reservation; the command id and the actor are otherwise recorded by the processor in
+/// the event envelope.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenPool {
     state: Option<state::PoolState>,
@@ -61,7 +64,7 @@ impl Aggregate for TokenPool {
     type Rejection = TokenPoolRejection;
 
     fn handle(&self, cmd: &Self::Command, ctx: &Ctx) -> Result<Vec<Self::Event>, Self::Rejection> {
-        handle::handle(self.state.as_ref(), cmd, ctx.now)
+        handle::handle(self.state.as_ref(), cmd, ctx)
     }
 
     fn apply(&mut self, event: &Self::Event) {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{GrantId, ReservationId};
 use crate::pool_id::PoolId;
 use crate::rate_limit::{LimitKind, RetryAfter};
+use crate::time::DurationMs;
 use crate::time::Timestamp;
 use crate::tokens::Tokens;
 
@@ -170,6 +171,23 @@ pub enum TokenPoolRejection {
         /// Tokens reported used.
         actual: Tokens,
     },
+    /// Settle or release by someone other than the hold's holder (the actor, through the
+    /// service, that made it); nothing is written.
+    #[error("reservation {reservation_id} {}", held_by_description(*.held_by_service))]
+    NotHolder {
+        /// The reservation.
+        reservation_id: ReservationId,
+        /// Whether one of our services (the gateway) holds it for a call in progress.
+        held_by_service: bool,
+    },
+    /// A service's hold asked to outlive the pool's longest hold (`reservation_ttl.max_ms`).
+    #[error("a hold of {requested} is needed but the pool's policy allows holds of at most {max}")]
+    TtlAboveMaximum {
+        /// The TTL asked for.
+        requested: DurationMs,
+        /// The policy's maximum.
+        max: DurationMs,
+    },
     /// An idempotency key reused with a different payload.
     #[error("{subject} already exists with a different payload")]
     Conflict {
@@ -190,6 +208,14 @@ pub enum TokenPoolRejection {
         /// The command's time.
         now: Timestamp,
     },
+}
+
+fn held_by_description(held_by_service: bool) -> &'static str {
+    if held_by_service {
+        "is in use by the gateway for a call; only the gateway settles it"
+    } else {
+        "belongs to another actor; only whoever made a hold may settle or release it"
+    }
 }
 
 impl TokenPoolRejection {
@@ -221,6 +247,8 @@ impl TokenPoolRejection {
             Self::ReservationNotFound { .. } => "reservation_not_found",
             Self::AlreadyResolved { .. } => "already_resolved",
             Self::SettleExceedsReservation { .. } => "settle_exceeds_reservation",
+            Self::NotHolder { .. } => "not_holder",
+            Self::TtlAboveMaximum { .. } => "ttl_above_maximum",
             Self::Conflict { .. } => "conflict",
             Self::GrantAlreadyRevoked { .. } => "grant_already_revoked",
             Self::InvalidPeriodStart { .. } => "invalid_period_start",

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
+use super::holder::Holder;
 use super::rejection::ResolutionKind;
 use crate::ids::ReservationId;
 use crate::time::{DurationMs, Timestamp};
@@ -23,7 +24,7 @@ pub const RESOLVED_RETENTION: DurationMs = DurationMs::HOUR;
 pub const MAX_RESOLVED: usize = 4_096;
 
 /// A hold that has been neither settled, released nor expired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OpenReservation {
     /// The hold's id.
     pub id: ReservationId,
@@ -33,6 +34,9 @@ pub struct OpenReservation {
     pub reserved_at: Timestamp,
     /// When it lapses: from this instant on it can no longer be settled or released.
     pub expires_at: Timestamp,
+    /// Who alone may settle or release it (`None`: made before holders were recorded).
+    #[serde(default)]
+    pub holder: Option<Holder>,
 }
 
 impl OpenReservation {

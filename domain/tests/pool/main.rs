@@ -7,6 +7,7 @@ mod support;
 
 mod consume;
 mod grants;
+mod holders;
 mod policy_and_period;
 mod provision;
 mod release_and_expire;

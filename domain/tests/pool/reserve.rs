@@ -16,6 +16,7 @@ fn a_reservation_holds_tokens_until_the_default_ttl() {
             reservation_id: rid(7),
             amount: tokens(300),
             expires_at: t(1_000 + DEFAULT_TTL),
+            holder: Some(test_holder()),
             at: t(1_000),
         }]);
     assert_eq!(pool.reserved().get(), 300);
@@ -34,6 +35,7 @@ fn a_reservation_may_ask_for_a_shorter_ttl() {
             reservation_id: rid(7),
             amount: tokens(300),
             expires_at: t(6_000),
+            holder: Some(test_holder()),
             at: t(1_000),
         }]);
 }
@@ -46,6 +48,7 @@ fn a_longer_ttl_than_the_policy_allows_is_capped() {
             reservation_id: rid(7),
             amount: tokens(300),
             expires_at: t(1_000 + MAX_TTL),
+            holder: Some(test_holder()),
             at: t(1_000),
         }]);
 }
@@ -82,6 +85,7 @@ fn all_that_is_available_can_be_held() {
             reservation_id: rid(2),
             amount: tokens(100),
             expires_at: t(1_000 + DEFAULT_TTL),
+            holder: Some(test_holder()),
             at: t(1_000),
         }]);
 }
@@ -155,6 +159,7 @@ fn lapsed_holds_are_expired_first_so_they_never_block() {
                 reservation_id: rid(2),
                 amount: tokens(500),
                 expires_at: t(120_000),
+                holder: Some(test_holder()),
                 at: t(60_000),
             },
         ]);
@@ -198,6 +203,7 @@ fn the_request_limit_says_exactly_when_to_retry() {
             reservation_id: rid(3),
             amount: tokens(10),
             expires_at: t(30_000 + DEFAULT_TTL),
+            holder: Some(test_holder()),
             at: t(30_000),
         }]);
 }
@@ -295,6 +301,7 @@ fn the_periodic_quota_rolls_over_by_itself() {
         reservation_id: rid(2),
         amount: tokens(1_000),
         expires_at: t(86_400_000 + DEFAULT_TTL),
+        holder: Some(test_holder()),
         at: t(86_400_000),
     }]);
 }

@@ -62,7 +62,7 @@ fn open_reservations_list_amount_and_expiry() {
         reserved(1, 40, 7),
     ])
     .state();
-    let open: Vec<OpenReservation> = pool.open_reservations().copied().collect();
+    let open: Vec<OpenReservation> = pool.open_reservations().cloned().collect();
     assert_eq!(open.len(), 2);
     assert_eq!(open[0].id, rid(1));
     assert_eq!(open[0].expires_at, t(7 + DEFAULT_TTL));

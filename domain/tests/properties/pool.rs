@@ -112,6 +112,7 @@ fn command(op: &Op, now: i64) -> TokenPoolCommand {
             reservation_id: rid(u128::from(id)),
             amount: tokens(amount),
             ttl_ms: ttl.map(ms),
+            via: None,
         },
         Op::Settle { id, actual } => settle(u128::from(id), actual),
         Op::Release(id) => release(u128::from(id)),

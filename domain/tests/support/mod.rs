@@ -3,7 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different part of the support module
 
 use domain::{
-    Actor, CommandId, Ctx, DurationMs, EffectivePolicy, GrantId, GrantSource, OverageRule,
+    Actor, CommandId, Ctx, DurationMs, EffectivePolicy, GrantId, GrantSource, Holder, OverageRule,
     PeriodicQuota, PoolId, PurchaseId, RateLimit, RateLimitStrategy, ReservationId, ReservationTtl,
     Tier, Timestamp, TokenPool, TokenPoolCommand, TokenPoolEvent, Tokens,
 };
@@ -128,12 +128,34 @@ pub fn granted(g: u128, amount: u64) -> TokenPoolEvent {
     }
 }
 
-/// Hold `r` of `amount` made at `at` with the default TTL.
+/// The actor [`given`] issues commands as.
+pub const TEST_ACTOR: &str = "system:test";
+
+/// The holder of holds [`given`]'s actor makes through the command API.
+pub fn test_holder() -> Holder {
+    Holder::new(TEST_ACTOR.parse().expect("valid actor"), None)
+}
+
+/// The holder of holds the gateway makes for `actor`.
+pub fn gateway_holder(actor: &str) -> Holder {
+    Holder::new(
+        actor.parse().expect("valid actor"),
+        Some("gateway".parse().expect("valid service")),
+    )
+}
+
+/// Hold `r` of `amount` made at `at` with the default TTL, by [`given`]'s actor.
 pub fn reserved(r: u128, amount: u64, at: i64) -> TokenPoolEvent {
+    reserved_by(r, amount, at, test_holder())
+}
+
+/// Hold `r` of `amount` made at `at` with the default TTL, by `holder`.
+pub fn reserved_by(r: u128, amount: u64, at: i64, holder: Holder) -> TokenPoolEvent {
     TokenPoolEvent::TokensReserved {
         reservation_id: rid(r),
         amount: tokens(amount),
         expires_at: t(at + DEFAULT_TTL),
+        holder: Some(holder),
         at: t(at),
     }
 }
@@ -163,6 +185,16 @@ pub fn released(r: u128, amount: u64, at: i64) -> TokenPoolEvent {
 pub fn consumed(amount: u64, at: i64) -> TokenPoolEvent {
     TokenPoolEvent::TokensConsumed {
         amount: tokens(amount),
+        overdrawn: Tokens::ZERO,
+        at: t(at),
+    }
+}
+
+/// `amount` of already-billed usage charged at `at`, `overdrawn` of it beyond the balance.
+pub fn charged(amount: u64, overdrawn: u64, at: i64) -> TokenPoolEvent {
+    TokenPoolEvent::TokensConsumed {
+        amount: tokens(amount),
+        overdrawn: tokens(overdrawn),
         at: t(at),
     }
 }
@@ -175,6 +207,38 @@ pub fn reserve(r: u128, amount: u64) -> TokenPoolCommand {
         reservation_id: rid(r),
         amount: tokens(amount),
         ttl_ms: None,
+        via: None,
+    }
+}
+
+/// The gateway holds `amount` under id `r` for `ttl` ms.
+pub fn gateway_reserve(r: u128, amount: u64, ttl: u64) -> TokenPoolCommand {
+    TokenPoolCommand::Reserve {
+        reservation_id: rid(r),
+        amount: tokens(amount),
+        ttl_ms: Some(ms(ttl)),
+        via: Some(gateway()),
+    }
+}
+
+/// The gateway's service name.
+pub fn gateway() -> domain::ServiceName {
+    "gateway".parse().expect("valid service")
+}
+
+/// The gateway settles hold `r` with `actual` used.
+pub fn gateway_settle(r: u128, actual: u64) -> TokenPoolCommand {
+    TokenPoolCommand::Settle {
+        reservation_id: rid(r),
+        actual: tokens(actual),
+        via: Some(gateway()),
+    }
+}
+
+/// Charge `amount` of usage a provider already billed.
+pub fn charge_usage(amount: u64) -> TokenPoolCommand {
+    TokenPoolCommand::ChargeUsage {
+        amount: tokens(amount),
     }
 }
 
@@ -184,6 +248,7 @@ pub fn reserve_for(r: u128, amount: u64, ttl: u64) -> TokenPoolCommand {
         reservation_id: rid(r),
         amount: tokens(amount),
         ttl_ms: Some(ms(ttl)),
+        via: None,
     }
 }
 
@@ -192,6 +257,7 @@ pub fn settle(r: u128, actual: u64) -> TokenPoolCommand {
     TokenPoolCommand::Settle {
         reservation_id: rid(r),
         actual: tokens(actual),
+        via: None,
     }
 }
 
@@ -199,6 +265,7 @@ pub fn settle(r: u128, actual: u64) -> TokenPoolCommand {
 pub fn release(r: u128) -> TokenPoolCommand {
     TokenPoolCommand::Release {
         reservation_id: rid(r),
+        via: None,
     }
 }
 
@@ -229,5 +296,10 @@ pub use crate::spec::Given;
 
 /// The pool's history before the command under test (issued by `system:test`).
 pub fn given(events: impl IntoIterator<Item = TokenPoolEvent>) -> Given<TokenPool> {
-    crate::spec::given(events, "system:test")
+    crate::spec::given(events, TEST_ACTOR)
+}
+
+/// The pool's history before a command issued by `actor`.
+pub fn given_as(events: impl IntoIterator<Item = TokenPoolEvent>, actor: &str) -> Given<TokenPool> {
+    crate::spec::given(events, actor)
 }

@@ -117,6 +117,7 @@ mod tests {
         let pool: PoolId = "org:acme/openai".parse().unwrap();
         let event = TokenPoolEvent::TokensConsumed {
             amount: Tokens::new(120).unwrap(),
+            overdrawn: Tokens::ZERO,
             // 2026-01-01T10:31:07.5Z
             at: Timestamp::from_millis(1_767_263_467_500).unwrap(),
         };

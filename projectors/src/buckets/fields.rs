@@ -113,6 +113,7 @@ mod tests {
         let mut pool = pool();
         pool.apply(&TokenPoolEvent::TokensConsumed {
             amount: Tokens::new(150).unwrap(),
+            overdrawn: Tokens::ZERO,
             at: at(1_000),
         });
         let fields = bucket_fields(&pool, at(1_000), 7).unwrap();
@@ -133,6 +134,7 @@ mod tests {
         for ms in [1_000, 1_000] {
             pool.apply(&TokenPoolEvent::TokensConsumed {
                 amount: Tokens::new(1).unwrap(),
+                overdrawn: Tokens::ZERO,
                 at: at(ms),
             });
         }

@@ -346,7 +346,6 @@ pub fn order(user: &str, tokens: u64, payment_method: &str) -> Value {
     json!({
         "pool": format!("user:{user}/openai"),
         "tokens": tokens,
-        "price_cents": tokens / 100 + 1,
         "payment_method": payment_method,
     })
 }

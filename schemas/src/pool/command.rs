@@ -27,6 +27,7 @@ pub(crate) const COMMAND: Union = Union {
         "Consume",
         "ChangePolicy",
         "ResetQuotaPeriod",
+        "ChargeUsage",
     ],
 };
 
@@ -74,6 +75,7 @@ pub fn command_type(command: &TokenPoolCommand) -> &'static str {
         TokenPoolCommand::Consume { .. } => "Consume",
         TokenPoolCommand::ChangePolicy { .. } => "ChangePolicy",
         TokenPoolCommand::ResetQuotaPeriod { .. } => "ResetQuotaPeriod",
+        TokenPoolCommand::ChargeUsage { .. } => "ChargeUsage",
     }
 }
 
@@ -128,6 +130,7 @@ fn command_value(command: &TokenPoolCommand) -> Result<Value, MappingError> {
             reservation_id,
             amount,
             ttl_ms,
+            via,
         } => vec![
             ("reservation_id", uuid(*reservation_id)),
             ("amount", tokens(*amount)),
@@ -135,17 +138,26 @@ fn command_value(command: &TokenPoolCommand) -> Result<Value, MappingError> {
                 "ttl_ms",
                 nullable(ttl_ms.map(|d| bounded_long(d.as_millis()))),
             ),
+            ("via", nullable(via.as_ref().map(string))),
         ],
         C::Settle {
             reservation_id,
             actual,
+            via,
         } => vec![
             ("reservation_id", uuid(*reservation_id)),
             ("actual", tokens(*actual)),
+            ("via", nullable(via.as_ref().map(string))),
         ],
-        C::Release { reservation_id } => vec![("reservation_id", uuid(*reservation_id))],
+        C::Release {
+            reservation_id,
+            via,
+        } => vec![
+            ("reservation_id", uuid(*reservation_id)),
+            ("via", nullable(via.as_ref().map(string))),
+        ],
         C::ExpireReservations => vec![],
-        C::Consume { amount } => vec![("amount", tokens(*amount))],
+        C::Consume { amount } | C::ChargeUsage { amount } => vec![("amount", tokens(*amount))],
         C::ChangePolicy { tier, policy } => vec![
             ("tier", TIER.value(*tier)?),
             ("policy", policy_value(policy)?),
@@ -179,13 +191,16 @@ fn take_command(value: Value) -> Result<TokenPoolCommand, MappingError> {
             reservation_id: f.uuid("reservation_id")?,
             amount: f.tokens("amount")?,
             ttl_ms: f.optional("ttl_ms", Fields::duration)?,
+            via: f.optional("via", Fields::parse)?,
         },
         "Settle" => C::Settle {
             reservation_id: f.uuid("reservation_id")?,
             actual: f.tokens("actual")?,
+            via: f.optional("via", Fields::parse)?,
         },
         "Release" => C::Release {
             reservation_id: f.uuid("reservation_id")?,
+            via: f.optional("via", Fields::parse)?,
         },
         "ExpireReservations" => C::ExpireReservations,
         "Consume" => C::Consume {
@@ -197,6 +212,9 @@ fn take_command(value: Value) -> Result<TokenPoolCommand, MappingError> {
         },
         "ResetQuotaPeriod" => C::ResetQuotaPeriod {
             period_start: f.timestamp("period_start")?,
+        },
+        "ChargeUsage" => C::ChargeUsage {
+            amount: f.tokens("amount")?,
         },
         other => return Err(COMMAND.unknown(other)),
     })

@@ -1,7 +1,7 @@
 //! `token-pool.events` values: a [`TokenPoolEvent`] with the command that caused it.
 
 use apache_avro::types::Value;
-use domain::{Actor, CommandId, PoolId, TokenPoolEvent};
+use domain::{Actor, CommandId, Holder, PoolId, TokenPoolEvent};
 
 use super::command::PoolCommandEnvelope;
 use super::policy::{
@@ -9,7 +9,7 @@ use super::policy::{
 };
 use crate::datum::TopicRecord;
 use crate::topic::TopicKind;
-use crate::value::{Fields, MappingError, Union, record, string, timestamp, uuid};
+use crate::value::{Fields, MappingError, Union, nullable, record, string, timestamp, uuid};
 
 /// The `event` union: one record per [`TokenPoolEvent`] variant, named like it.
 pub(crate) const EVENT: Union = Union {
@@ -121,11 +121,20 @@ fn event_value(event: &TokenPoolEvent) -> Result<Value, MappingError> {
             reservation_id,
             amount,
             expires_at,
+            holder,
             at,
         } => vec![
             ("reservation_id", uuid(*reservation_id)),
             ("amount", tokens(*amount)),
             ("expires_at", timestamp(*expires_at)),
+            (
+                "held_by",
+                nullable(holder.as_ref().map(|h| string(&h.actor))),
+            ),
+            (
+                "held_via",
+                nullable(holder.as_ref().and_then(|h| h.via.as_ref()).map(string)),
+            ),
             ("at", timestamp(*at)),
         ],
         E::ReservationSettled {
@@ -163,9 +172,15 @@ fn event_value(event: &TokenPoolEvent) -> Result<Value, MappingError> {
             ("expires_at", timestamp(*expires_at)),
             ("at", timestamp(*at)),
         ],
-        E::TokensConsumed { amount, at } => {
-            vec![("amount", tokens(*amount)), ("at", timestamp(*at))]
-        }
+        E::TokensConsumed {
+            amount,
+            overdrawn,
+            at,
+        } => vec![
+            ("amount", tokens(*amount)),
+            ("overdrawn", tokens(*overdrawn)),
+            ("at", timestamp(*at)),
+        ],
         E::PolicyChanged { tier, policy, at } => vec![
             ("tier", TIER.value(*tier)?),
             ("policy", policy_value(policy)?),
@@ -209,6 +224,7 @@ fn take_event(value: Value) -> Result<TokenPoolEvent, MappingError> {
             reservation_id: f.uuid("reservation_id")?,
             amount: f.tokens("amount")?,
             expires_at: f.timestamp("expires_at")?,
+            holder: take_holder(&mut f)?,
             at: f.timestamp("at")?,
         },
         "ReservationSettled" => E::ReservationSettled {
@@ -232,6 +248,7 @@ fn take_event(value: Value) -> Result<TokenPoolEvent, MappingError> {
         },
         "TokensConsumed" => E::TokensConsumed {
             amount: f.tokens("amount")?,
+            overdrawn: f.tokens("overdrawn")?,
             at: f.timestamp("at")?,
         },
         "PolicyChanged" => E::PolicyChanged {
@@ -245,4 +262,11 @@ fn take_event(value: Value) -> Result<TokenPoolEvent, MappingError> {
         },
         other => return Err(EVENT.unknown(other)),
     })
+}
+
+/// `held_by` and `held_via`: a holder when `held_by` is set (v1 records have neither).
+fn take_holder(f: &mut Fields) -> Result<Option<Holder>, MappingError> {
+    let actor: Option<Actor> = f.optional("held_by", Fields::parse)?;
+    let via = f.optional("held_via", Fields::parse)?;
+    Ok(actor.map(|actor| Holder::new(actor, via)))
 }

@@ -136,14 +136,17 @@ fn a_snapshot_of_a_pool_that_has_lived_round_trips_exactly() {
             reservation_id: crate::support::id(3),
             amount: tokens(300),
             ttl_ms: Some(domain::DurationMs::MINUTE),
+            via: Some("gateway".parse().unwrap()),
         },
         TokenPoolCommand::Reserve {
             reservation_id: crate::support::id(4),
             amount: tokens(100),
             ttl_ms: Some(domain::DurationMs::MINUTE),
+            via: None,
         },
         TokenPoolCommand::Release {
             reservation_id: crate::support::id(4),
+            via: None,
         },
         TokenPoolCommand::Consume { amount: tokens(42) },
     ];

@@ -12,11 +12,11 @@ use domain::{
 use super::{id, pool_id, t, tokens};
 
 /// How many variants `TokenPoolCommand` has; [`command_variant`] numbers them.
-pub const COMMAND_VARIANTS: usize = 10;
+pub const COMMAND_VARIANTS: usize = 11;
 /// How many variants `TokenPoolEvent` has; [`event_variant`] numbers them.
 pub const EVENT_VARIANTS: usize = 10;
 /// How many variants `TokenPoolRejection` has; [`rejection_variant`] numbers them.
-pub const REJECTION_VARIANTS: usize = 13;
+pub const REJECTION_VARIANTS: usize = 15;
 /// How many variants `AuthEvent` has; [`auth_event_variant`] numbers them.
 pub const AUTH_EVENT_VARIANTS: usize = 7;
 
@@ -33,6 +33,7 @@ pub fn command_variant(command: &C) -> usize {
         C::Consume { .. } => 7,
         C::ChangePolicy { .. } => 8,
         C::ResetQuotaPeriod { .. } => 9,
+        C::ChargeUsage { .. } => 10,
     }
 }
 
@@ -68,6 +69,8 @@ pub fn rejection_variant(rejection: &R) -> usize {
         R::Conflict { .. } => 10,
         R::GrantAlreadyRevoked { .. } => 11,
         R::InvalidPeriodStart { .. } => 12,
+        R::NotHolder { .. } => 13,
+        R::TtlAboveMaximum { .. } => 14,
     }
 }
 
@@ -144,19 +147,33 @@ pub fn commands() -> Vec<C> {
             reservation_id: id(3),
             amount: tokens(300),
             ttl_ms: Some(ms(30_000)),
+            via: Some("gateway".parse().unwrap()),
         },
         C::Reserve {
             reservation_id: id(4),
             amount: Tokens::ZERO,
             ttl_ms: None,
+            via: None,
         },
         C::Settle {
             reservation_id: id(3),
             actual: tokens(250),
+            via: Some("gateway".parse().unwrap()),
+        },
+        C::Settle {
+            reservation_id: id(4),
+            actual: tokens(0),
+            via: None,
         },
         C::Release {
             reservation_id: id(4),
+            via: None,
         },
+        C::Release {
+            reservation_id: id(3),
+            via: Some("gateway".parse().unwrap()),
+        },
+        C::ChargeUsage { amount: tokens(26) },
         C::ExpireReservations,
         C::Consume { amount: tokens(42) },
         C::ChangePolicy {
@@ -208,6 +225,24 @@ pub fn events() -> Vec<E> {
             reservation_id: id(3),
             amount: tokens(300),
             expires_at: t(60_003),
+            holder: Some(domain::Holder::new(
+                "user:alice".parse().unwrap(),
+                Some("gateway".parse().unwrap()),
+            )),
+            at: t(3),
+        },
+        E::TokensReserved {
+            reservation_id: id(6),
+            amount: tokens(30),
+            expires_at: t(60_003),
+            holder: Some(domain::Holder::new("org:acme".parse().unwrap(), None)),
+            at: t(3),
+        },
+        E::TokensReserved {
+            reservation_id: id(7),
+            amount: tokens(30),
+            expires_at: t(60_003),
+            holder: None,
             at: t(3),
         },
         E::ReservationSettled {
@@ -231,6 +266,12 @@ pub fn events() -> Vec<E> {
         },
         E::TokensConsumed {
             amount: tokens(1),
+            overdrawn: Tokens::ZERO,
+            at: t(7),
+        },
+        E::TokensConsumed {
+            amount: tokens(130),
+            overdrawn: tokens(30),
             at: t(7),
         },
         E::PolicyChanged {
@@ -287,6 +328,18 @@ pub fn rejections() -> Vec<R> {
             subject: ConflictSubject::Grant(id(4)),
         },
         R::GrantAlreadyRevoked { grant_id: id(4) },
+        R::NotHolder {
+            reservation_id: id(3),
+            held_by_service: true,
+        },
+        R::NotHolder {
+            reservation_id: id(3),
+            held_by_service: false,
+        },
+        R::TtlAboveMaximum {
+            requested: ms(4_000),
+            max: ms(2_000),
+        },
         R::InvalidPeriodStart {
             period_start: t(10),
             now: t(9),

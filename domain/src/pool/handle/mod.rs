@@ -9,8 +9,10 @@ mod reservations;
 
 use super::command::TokenPoolCommand;
 use super::event::TokenPoolEvent;
+use super::holder::Holder;
 use super::rejection::{AmountField, TokenPoolRejection};
 use super::state::PoolState;
+use crate::aggregate::Ctx;
 use crate::policy::EffectivePolicy;
 use crate::pool_id::PoolId;
 use crate::tier::Tier;
@@ -20,8 +22,10 @@ use crate::tokens::Tokens;
 /// What handling a command produces.
 pub(super) type Outcome = Result<Vec<TokenPoolEvent>, TokenPoolRejection>;
 
-pub(super) fn handle(state: Option<&PoolState>, cmd: &TokenPoolCommand, now: Timestamp) -> Outcome {
+pub(super) fn handle(state: Option<&PoolState>, cmd: &TokenPoolCommand, ctx: &Ctx) -> Outcome {
     use TokenPoolCommand as C;
+    let now = ctx.now;
+    let holder = |via: &Option<_>| Holder::new(ctx.actor.clone(), via.clone());
     match cmd {
         C::ProvisionPool { pool, tier, policy } => provision(state, pool, *tier, policy, now),
         C::GrantTokens {
@@ -34,16 +38,35 @@ pub(super) fn handle(state: Option<&PoolState>, cmd: &TokenPoolCommand, now: Tim
             reservation_id,
             amount,
             ttl_ms,
-        } => reservations::reserve(provisioned(state)?, *reservation_id, *amount, *ttl_ms, now),
+            via,
+        } => reservations::reserve(
+            provisioned(state)?,
+            reservations::Hold {
+                id: *reservation_id,
+                amount: *amount,
+                ttl_ms: *ttl_ms,
+                holder: holder(via),
+            },
+            now,
+        ),
         C::Settle {
             reservation_id,
             actual,
-        } => reservations::settle(provisioned(state)?, *reservation_id, *actual, now),
-        C::Release { reservation_id } => {
-            reservations::release(provisioned(state)?, *reservation_id, now)
-        }
+            via,
+        } => reservations::settle(
+            provisioned(state)?,
+            *reservation_id,
+            *actual,
+            &holder(via),
+            now,
+        ),
+        C::Release {
+            reservation_id,
+            via,
+        } => reservations::release(provisioned(state)?, *reservation_id, &holder(via), now),
         C::ExpireReservations => Ok(reservations::expire_due(provisioned(state)?, now).events),
         C::Consume { amount } => reservations::consume(provisioned(state)?, *amount, now),
+        C::ChargeUsage { amount } => reservations::charge_usage(provisioned(state)?, *amount, now),
         C::ChangePolicy { tier, policy } => change_policy(provisioned(state)?, *tier, policy, now),
         C::ResetQuotaPeriod { period_start } => {
             reset_quota_period(provisioned(state)?, *period_start, now)

@@ -4,7 +4,9 @@ use super::{Outcome, require_positive};
 use crate::ids::ReservationId;
 use crate::policy::OverageRule;
 use crate::pool::event::TokenPoolEvent;
+use crate::pool::holder::Holder;
 use crate::pool::rejection::{AmountField, ConflictSubject, ResolutionKind, TokenPoolRejection};
+use crate::pool::reservations::OpenReservation;
 use crate::pool::state::PoolState;
 use crate::time::{DurationMs, Timestamp};
 use crate::tokens::{TokenTotal, Tokens};
@@ -66,19 +68,34 @@ fn check_admission(
         .map_err(|(limit, retry_after)| TokenPoolRejection::RateLimited { limit, retry_after })
 }
 
+/// What a `Reserve` asks for, and who asks.
+pub(super) struct Hold {
+    pub(super) id: ReservationId,
+    pub(super) amount: Tokens,
+    pub(super) ttl_ms: Option<DurationMs>,
+    pub(super) holder: Holder,
+}
+
 /// Idempotent by id (same amount, and same TTL if one is given); lapsed holds expire first.
-pub(super) fn reserve(
-    s: &PoolState,
-    reservation_id: ReservationId,
-    amount: Tokens,
-    ttl_ms: Option<DurationMs>,
-    now: Timestamp,
-) -> Outcome {
+///
+/// A tenant's TTL above the policy's maximum is capped; a service's is refused, because the
+/// service sized it to cover a call, and a hold that lapses mid-call cannot be settled.
+pub(super) fn reserve(s: &PoolState, hold: Hold, now: Timestamp) -> Outcome {
+    let Hold {
+        id: reservation_id,
+        amount,
+        ttl_ms,
+        holder,
+    } = hold;
     require_positive(amount, AmountField::ReserveAmount)?;
     if ttl_ms.is_some_and(DurationMs::is_zero) {
         return Err(TokenPoolRejection::InvalidAmount {
             field: AmountField::ReservationTtl,
         });
+    }
+    let max = s.policy.reservation_ttl.max();
+    if let Some(requested) = ttl_ms.filter(|t| holder.is_service() && *t > max) {
+        return Err(TokenPoolRejection::TtlAboveMaximum { requested, max });
     }
     let ttl = s.policy.reservation_ttl.resolve(ttl_ms);
     let seen = s
@@ -103,6 +120,7 @@ pub(super) fn reserve(
         reservation_id,
         amount,
         expires_at: now.saturating_add(ttl),
+        holder: Some(holder),
         at: now,
     });
     Ok(events)
@@ -115,8 +133,42 @@ pub(super) fn consume(s: &PoolState, amount: Tokens, now: Timestamp) -> Outcome 
     let expiry = expire_due(s, now);
     check_admission(s, now, amount, expiry.freed)?;
     let mut events = expiry.events;
-    events.push(TokenPoolEvent::TokensConsumed { amount, at: now });
+    events.push(TokenPoolEvent::TokensConsumed {
+        amount,
+        overdrawn: Tokens::ZERO,
+        at: now,
+    });
     Ok(events)
+}
+
+/// Charges usage that already happened: no admission check (refusing would only leave it
+/// unpaid), lapsed holds expire first, and the part above the available balance is
+/// recorded as overdrawn. Like `consume`, made safe to retry by `command_id` deduplication.
+pub(super) fn charge_usage(s: &PoolState, amount: Tokens, now: Timestamp) -> Outcome {
+    require_positive(amount, AmountField::ConsumeAmount)?;
+    let expiry = expire_due(s, now);
+    let available = s
+        .ledger
+        .available_with(s.ledger.reserved.saturating_sub(expiry.freed));
+    let mut events = expiry.events;
+    events.push(TokenPoolEvent::TokensConsumed {
+        amount,
+        overdrawn: amount.saturating_sub(available),
+        at: now,
+    });
+    Ok(events)
+}
+
+/// Refuses anyone but the holder of `open` (holds from before holders were recorded are
+/// anyone's who may use the pool, as they were).
+fn require_holder(open: &OpenReservation, by: &Holder) -> Result<(), TokenPoolRejection> {
+    match &open.holder {
+        Some(holder) if holder != by => Err(TokenPoolRejection::NotHolder {
+            reservation_id: open.id,
+            held_by_service: holder.is_service(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Settles exactly once. A hold past its `expires_at` cannot be settled, even if its expiry
@@ -127,6 +179,7 @@ pub(super) fn settle(
     s: &PoolState,
     reservation_id: ReservationId,
     actual: Tokens,
+    by: &Holder,
     now: Timestamp,
 ) -> Outcome {
     let Some(open) = s.open.get(&reservation_id) else {
@@ -139,6 +192,7 @@ pub(super) fn settle(
             None => Err(TokenPoolRejection::ReservationNotFound { reservation_id }),
         };
     };
+    require_holder(open, by)?;
     if open.is_expired_at(now) {
         return Err(TokenPoolRejection::AlreadyResolved {
             reservation_id,
@@ -169,7 +223,12 @@ pub(super) fn settle(
 
 /// Releases exactly once; a repeat is answered with no events. Lapsed holds, as for
 /// `settle`, are already resolved by expiry.
-pub(super) fn release(s: &PoolState, reservation_id: ReservationId, now: Timestamp) -> Outcome {
+pub(super) fn release(
+    s: &PoolState,
+    reservation_id: ReservationId,
+    by: &Holder,
+    now: Timestamp,
+) -> Outcome {
     let Some(open) = s.open.get(&reservation_id) else {
         return match s.resolved.get(&reservation_id) {
             Some(done) if done.resolution.kind() == ResolutionKind::Released => Ok(vec![]),
@@ -180,6 +239,7 @@ pub(super) fn release(s: &PoolState, reservation_id: ReservationId, now: Timesta
             None => Err(TokenPoolRejection::ReservationNotFound { reservation_id }),
         };
     };
+    require_holder(open, by)?;
     if open.is_expired_at(now) {
         return Err(TokenPoolRejection::AlreadyResolved {
             reservation_id,

@@ -120,20 +120,32 @@ pub fn command() -> impl Strategy<Value = C> {
             source
         }),
         id().prop_map(|grant_id| C::RevokeGrant { grant_id }),
-        (id(), amount(), proptest::option::of(duration())).prop_map(
-            |(reservation_id, amount, ttl_ms)| C::Reserve {
+        (
+            id(),
+            amount(),
+            proptest::option::of(duration()),
+            proptest::option::of(service())
+        )
+            .prop_map(|(reservation_id, amount, ttl_ms, via)| C::Reserve {
                 reservation_id,
                 amount,
-                ttl_ms
+                ttl_ms,
+                via
+            }),
+        (id(), amount(), proptest::option::of(service())).prop_map(
+            |(reservation_id, actual, via)| C::Settle {
+                reservation_id,
+                actual,
+                via
             }
         ),
-        (id(), amount()).prop_map(|(reservation_id, actual)| C::Settle {
+        (id(), proptest::option::of(service())).prop_map(|(reservation_id, via)| C::Release {
             reservation_id,
-            actual
+            via
         }),
-        id().prop_map(|reservation_id| C::Release { reservation_id }),
         Just(C::ExpireReservations),
         amount().prop_map(|amount| C::Consume { amount }),
+        amount().prop_map(|amount| C::ChargeUsage { amount }),
         (tier(), policy()).prop_map(|(tier, policy)| C::ChangePolicy { tier, policy }),
         timestamp().prop_map(|period_start| C::ResetQuotaPeriod { period_start }),
     ]
@@ -173,14 +185,15 @@ pub fn event() -> impl Strategy<Value = E> {
                 }
             }
         ),
-        (id(), amount(), at(), at()).prop_map(|(reservation_id, amount, expires_at, at)| {
-            E::TokensReserved {
+        (id(), amount(), at(), proptest::option::of(holder()), at()).prop_map(
+            |(reservation_id, amount, expires_at, holder, at)| E::TokensReserved {
                 reservation_id,
                 amount,
                 expires_at,
+                holder,
                 at,
             }
-        }),
+        ),
         (id(), amount(), amount(), amount(), amount(), at()).prop_map(
             |(reservation_id, reserved, consumed, released, uncharged_overage, at)| {
                 E::ReservationSettled {
@@ -206,7 +219,11 @@ pub fn event() -> impl Strategy<Value = E> {
                 at,
             }
         }),
-        (amount(), at()).prop_map(|(amount, at)| E::TokensConsumed { amount, at }),
+        (amount(), amount(), at()).prop_map(|(amount, overdrawn, at)| E::TokensConsumed {
+            amount,
+            overdrawn,
+            at
+        }),
         (tier(), policy(), at()).prop_map(|(tier, policy, at)| E::PolicyChanged {
             tier,
             policy,
@@ -275,7 +292,23 @@ pub fn rejection() -> impl Strategy<Value = R> {
         id().prop_map(|grant_id| R::GrantAlreadyRevoked { grant_id }),
         (timestamp(), timestamp())
             .prop_map(|(period_start, now)| R::InvalidPeriodStart { period_start, now }),
+        (id(), any::<bool>()).prop_map(|(reservation_id, held_by_service)| R::NotHolder {
+            reservation_id,
+            held_by_service
+        }),
+        (duration(), duration()).prop_map(|(requested, max)| R::TtlAboveMaximum { requested, max }),
     ]
+}
+
+/// Any service name (the whole alphabet and length).
+pub fn service() -> impl Strategy<Value = domain::ServiceName> {
+    "[a-z0-9_.-]{1,64}".prop_map(|s| s.parse().unwrap())
+}
+
+/// Any holder: any actor, through a service or not.
+pub fn holder() -> impl Strategy<Value = domain::Holder> {
+    (actor(), proptest::option::of(service()))
+        .prop_map(|(actor, via)| domain::Holder::new(actor, via))
 }
 
 /// Any auth event: ids of the whole alphabet and length, any text, every role, any instant.
