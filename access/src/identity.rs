@@ -15,7 +15,7 @@ pub struct Identity {
     pub user: UserId,
     /// Their role.
     pub role: Role,
-    /// The orgs they are a member of (as of the key's lookup or the token's issue).
+    /// The orgs they are a member of, as the auth log says at the lookup (never a token's claim).
     pub orgs: Vec<OrgId>,
 }
 
