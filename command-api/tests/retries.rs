@@ -478,10 +478,7 @@ async fn purchases_requested(stack: &Stack) -> Vec<schemas::PurchaseEventEnvelop
 #[tokio::test(flavor = "multi_thread")]
 async fn a_purchase_retried_while_its_writer_is_down_is_placed_once() {
     let stack = Stack::start("retry-purchase").await;
-    let order = |tokens: u64| {
-        json!({"pool": "user:alice/openai", "tokens": tokens, "price_cents": 250,
-               "payment_method": "pm_card_visa"})
-    };
+    let order = |tokens: u64| json!({"pool": "user:alice/openai", "tokens": tokens, "payment_method": "pm_card_visa"});
     let purchases = "/api/v1/purchases";
     // No purchase processor yet: every try waits in purchase.commands and is answered 202.
     tries_while_the_writer_is_down(&stack, purchases, "order-1", &[order(1_000), order(1_000)])

@@ -45,13 +45,16 @@ fn to_command(op: &Op) -> TokenPoolCommand {
             reservation_id: hold(h),
             amount: tokens(amount),
             ttl_ms: None,
+            via: None,
         },
         Op::Settle { hold: h, actual } => TokenPoolCommand::Settle {
             reservation_id: hold(h),
             actual: tokens(actual),
+            via: None,
         },
         Op::Release { hold: h } => TokenPoolCommand::Release {
             reservation_id: hold(h),
+            via: None,
         },
         Op::Grant { id, amount } => grant(u128::from(id) + 100, amount),
     }

@@ -378,6 +378,7 @@ fn a_command_known_from_its_events_gets_its_payload_from_its_record() {
     let first = keyed(3, consume(200));
     let event = domain::TokenPoolEvent::TokensConsumed {
         amount: Tokens::new(200).unwrap(),
+        overdrawn: Tokens::ZERO,
         at: t(1_500),
     };
     ledger.apply_logged(&pool(), first.command_id, &event, "0:7".into(), t(1_600));
