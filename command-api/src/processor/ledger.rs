@@ -95,6 +95,9 @@ where
 /// The aggregates of one partition as of the last committed (or in-flight) batch.
 pub struct PartitionLedger<K: Kind> {
     slots: HashMap<K::Key, Slot<K::Aggregate>>,
+    /// Derived command ids any aggregate forgot before their retry window ended, kept as
+    /// they happen so the writer reads it after every batch without visiting every pool.
+    forgotten_early: u64,
 }
 
 impl<K: Kind> std::fmt::Debug for PartitionLedger<K> {
@@ -109,6 +112,7 @@ impl<K: Kind> Default for PartitionLedger<K> {
     fn default() -> Self {
         Self {
             slots: HashMap::new(),
+            forgotten_early: 0,
         }
     }
 }
@@ -116,6 +120,8 @@ impl<K: Kind> Default for PartitionLedger<K> {
 /// The aggregates a batch touched, as they were before it, to restore on abort.
 pub struct Undo<K: Kind> {
     before: HashMap<K::Key, Option<Slot<K::Aggregate>>>,
+    /// The ledger's count of ids forgotten early, before the batch.
+    forgotten_early: Option<u64>,
 }
 
 impl<K: Kind> std::fmt::Debug for Undo<K> {
@@ -130,6 +136,7 @@ impl<K: Kind> Default for Undo<K> {
     fn default() -> Self {
         Self {
             before: HashMap::new(),
+            forgotten_early: None,
         }
     }
 }
@@ -146,6 +153,7 @@ impl<K: Kind> PartitionLedger<K> {
     pub fn from_slots(slots: impl IntoIterator<Item = (K::Key, Slot<K::Aggregate>)>) -> Self {
         Self {
             slots: slots.into_iter().collect(),
+            forgotten_early: 0,
         }
     }
 
@@ -172,8 +180,10 @@ impl<K: Kind> PartitionLedger<K> {
     ) {
         let slot = self.slots.entry(key.clone()).or_insert_with(empty_slot);
         slot.state.apply(event);
+        let forgotten_before = slot.memory.forgotten_early();
         slot.memory
             .add_logged_event(command_id, K::event_name(event), token, now);
+        self.forgotten_early += slot.memory.forgotten_early() - forgotten_before;
     }
 
     /// The commands known only from their events (after a takeover), by aggregate.
@@ -242,6 +252,7 @@ impl<K: Kind> PartitionLedger<K> {
                 _ => None,
             },
         };
+        let forgotten_before = slot.memory.forgotten_early();
         slot.memory.remember(
             command_id,
             Some(digest),
@@ -249,6 +260,9 @@ impl<K: Kind> PartitionLedger<K> {
             now,
             outcome,
         );
+        let forgotten_now = slot.memory.forgotten_early() - forgotten_before;
+        undo.forgotten_early.get_or_insert(self.forgotten_early);
+        self.forgotten_early += forgotten_now;
         decision
     }
 
@@ -271,14 +285,14 @@ impl<K: Kind> PartitionLedger<K> {
     /// Derived command ids forgotten before their retry window ended, over every aggregate
     /// (an aggregate busier than the memory holds): logged by the writer.
     pub fn forgotten_early(&self) -> u64 {
-        self.slots
-            .values()
-            .map(|s| s.memory.forgotten_early())
-            .sum()
+        self.forgotten_early
     }
 
     /// Puts back every aggregate the batch touched, as if it never ran.
     pub fn restore(&mut self, undo: Undo<K>) {
+        if let Some(forgotten_early) = undo.forgotten_early {
+            self.forgotten_early = forgotten_early;
+        }
         for (key, before) in undo.before {
             match before {
                 Some(slot) => self.slots.insert(key, slot),

@@ -408,3 +408,25 @@ fn a_full_memory_fits_one_kafka_record_with_room_to_spare() {
     let bytes = slot.memory_json(i64::MAX).to_string().len();
     assert!(bytes < 600 * 1024, "{bytes} bytes");
 }
+
+#[test]
+fn ids_forgotten_early_are_counted_once_even_when_a_batch_is_read_again() {
+    use super::super::memory::MAX_DERIVED;
+    let mut ledger = given(&[command(1, provision()), command(2, grant(9, 500))]);
+    let keyed_refusals: Vec<_> = (0..MAX_DERIVED as u128 + 3)
+        .map(|n| keyed(1_000 + n, consume(1_000_000)))
+        .collect();
+    let mut undo = Undo::default();
+    for incoming in &keyed_refusals {
+        ledger.decide(incoming, t(2_000), &mut undo);
+    }
+    assert_eq!(ledger.forgotten_early(), 3);
+    ledger.restore(undo);
+    assert_eq!(
+        ledger.forgotten_early(),
+        0,
+        "the aborted batch forgot nothing"
+    );
+    batch(&mut ledger, &keyed_refusals, 2_000);
+    assert_eq!(ledger.forgotten_early(), 3);
+}

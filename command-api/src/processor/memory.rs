@@ -149,11 +149,7 @@ impl<R: Clone> CommandMemory<R> {
         if self.by_id.insert(id, entry).is_some() {
             return; // already in its queue
         }
-        if is_derived(&id) {
-            self.derived.push_back(id);
-        } else {
-            self.minted.push_back(id);
-        }
+        self.enqueue(id);
         while self.minted.len() > MAX_MINTED {
             self.pop_minted();
         }
@@ -217,6 +213,15 @@ impl<R: Clone> CommandMemory<R> {
             .iter()
             .filter(|(_, e)| e.digest.is_none())
             .map(|(id, _)| id)
+    }
+
+    /// Puts a newly remembered id at the back of its kind's queue.
+    fn enqueue(&mut self, id: CommandId) {
+        if is_derived(&id) {
+            self.derived.push_back(id);
+        } else {
+            self.minted.push_back(id);
+        }
     }
 
     fn pop_minted(&mut self) {
@@ -344,11 +349,7 @@ impl<R: Clone + Serialize + DeserializeOwned> CommandMemory<R> {
 
     fn restore_entry(&mut self, id: CommandId, entry: Remembered<R>) {
         if self.by_id.insert(id, entry).is_none() {
-            if is_derived(&id) {
-                self.derived.push_back(id);
-            } else {
-                self.minted.push_back(id);
-            }
+            self.enqueue(id);
         }
     }
 }
