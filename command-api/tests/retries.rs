@@ -87,7 +87,7 @@ impl Stack {
             .until_final(
                 pool,
                 &format!("{pool}-p"),
-                &json!({"policy": roomy_policy()}),
+                &json!({"policy": testkit::unlimited_policy()}),
             )
             .await;
         assert_eq!(provisioned.0, StatusCode::OK, "{}", provisioned.1);
@@ -132,19 +132,6 @@ async fn tries_while_the_writer_is_down(stack: &Stack, path: &str, key: &str, bo
         let (status, answer) = stack.send(path, key, body).await.expect("the API answers");
         assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
     }
-}
-
-/// Rate limits a retry storm never reaches (every client retries at once after an
-/// outage; the limits are not what is tested here).
-fn roomy_policy() -> Value {
-    json!({
-        "strategy": "TOKEN_BUCKET",
-        "requests": {"capacity": 1_000_000, "rate": 1_000_000, "period_ms": 1000},
-        "tokens": {"capacity": 1_000_000_000, "rate": 1_000_000_000, "period_ms": 1000},
-        "overage": "REJECT",
-        "reservation_ttl": {"default_ms": 120_000, "max_ms": 600_000},
-        "periodic_quota": null
-    })
 }
 
 const POOL: &str = "/api/v1/pools/user/alice/openai";

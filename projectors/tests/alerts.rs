@@ -138,16 +138,11 @@ async fn load(stack: &Stack, pool: &str, n: usize) {
 async fn a_stopped_projector_sets_off_the_quota_view_alert() {
     let stack = Stack::start(2, Service::PROJECTING).await;
     let pool = "/api/v1/pools/user/alerts/openai";
-    let policy = json!({
-        "strategy": "TOKEN_BUCKET",
-        "requests": {"capacity": 1_000_000, "rate": 1_000_000, "period_ms": 1000},
-        "tokens": {"capacity": 1_000_000_000, "rate": 1_000_000_000, "period_ms": 1000},
-        "overage": "REJECT",
-        "reservation_ttl": {"default_ms": 60_000, "max_ms": 600_000},
-        "periodic_quota": null
-    });
     for (path, body) in [
-        (pool.to_owned(), json!({"policy": policy})),
+        (
+            pool.to_owned(),
+            json!({"policy": testkit::unlimited_policy()}),
+        ),
         (format!("{pool}/grants"), json!({"amount": 1_000_000})),
     ] {
         let (status, answer) = stack.command(&path, body).await;

@@ -26,6 +26,19 @@ pub struct Infra {
     pub cassandra: CassandraSettings,
 }
 
+/// A pool policy (the JSON the command API takes) whose rate limits a test's load never
+/// reaches, for tests about something else than the limiter (retries, views, alerts).
+pub fn unlimited_policy() -> serde_json::Value {
+    serde_json::json!({
+        "strategy": "TOKEN_BUCKET",
+        "requests": {"capacity": 1_000_000, "rate": 1_000_000, "period_ms": 1000},
+        "tokens": {"capacity": 1_000_000_000, "rate": 1_000_000_000, "period_ms": 1000},
+        "overage": "REJECT",
+        "reservation_ttl": {"default_ms": 120_000, "max_ms": 600_000},
+        "periodic_quota": null
+    })
+}
+
 /// The infrastructure tests should use.
 pub fn infra() -> Infra {
     #[derive(Default, serde::Serialize, serde::Deserialize)]
