@@ -93,17 +93,15 @@ impl Gateway {
             holds.clone(),
             config.gateway.ready_holds,
             Duration::from_millis(config.gateway.ready_hold_idle_ms),
-            // Long enough for the longest call any provider may make (a ready hold can
-            // serve any call of its pool).
-            Duration::from_millis(
-                config
-                    .gateway
-                    .providers
-                    .keys()
-                    .map(|p| config.gateway.hold_ttl_ms(p, true))
-                    .max()
-                    .unwrap_or(config.gateway.reservation_ttl_ms),
-            ),
+            config
+                .gateway
+                .providers
+                .keys()
+                .map(|p| {
+                    let ttl = config.gateway.hold_ttl_ms(p, true);
+                    (p.clone(), Duration::from_millis(ttl))
+                })
+                .collect(),
             metrics.clone(),
         );
         tokio::spawn(ready.clone().sweep());

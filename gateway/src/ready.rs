@@ -3,7 +3,7 @@
 //! [`crate::shelf`]; this keeps the shelves, refills them in the background, and gives idle
 //! shelves' holds back to their pools.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,20 +24,27 @@ pub struct ReadyHolds {
     most: usize,
     /// A shelf without calls for this long gives its holds back.
     idle: Duration,
-    /// The TTL of every hold (a ready one may serve a long call).
-    ttl: Duration,
+    /// The TTL of a hold, per provider: as long as the longest call to that provider (a
+    /// ready hold may serve a long stream). A pool's provider is its calls' provider.
+    ttls: Arc<BTreeMap<String, Duration>>,
     metrics: Metrics,
 }
 
 impl ReadyHolds {
     /// Shelves that reserve through `holds`.
-    pub fn new(holds: Holds, most: usize, idle: Duration, ttl: Duration, metrics: Metrics) -> Self {
+    pub fn new(
+        holds: Holds,
+        most: usize,
+        idle: Duration,
+        ttls: BTreeMap<String, Duration>,
+        metrics: Metrics,
+    ) -> Self {
         Self {
             shelves: Arc::default(),
             holds,
             most,
             idle,
-            ttl,
+            ttls: Arc::new(ttls),
             metrics,
         }
     }
@@ -94,19 +101,22 @@ impl ReadyHolds {
 
     async fn reserve_one(&self, key: Key, size: u64) {
         let (pool, actor) = key.clone();
-        let outcome = self.holds.reserve(pool, actor, size, self.ttl).await;
-        let hold = match outcome {
-            Ok(hold) => Some(hold),
-            Err(ReserveError::Refused { .. }) => {
-                // Rare (the room rule keeps a margin): the pool moved under us.
-                self.metrics.ready_hold("refused");
-                if let Some(shelf) = self.lock().get_mut(&key) {
-                    shelf.refused();
+        // A pool of a provider the gateway does not serve gets no calls, so no ready holds.
+        let hold = match self.ttls.get(pool.provider().as_str()) {
+            Some(&ttl) => match self.holds.reserve(pool, actor, size, ttl).await {
+                Ok(hold) => Some(hold),
+                Err(ReserveError::Refused { .. }) => {
+                    // Rare (the room rule keeps a margin): the pool moved under us.
+                    self.metrics.ready_hold("refused");
+                    if let Some(shelf) = self.lock().get_mut(&key) {
+                        shelf.refused();
+                    }
+                    None
                 }
-                None
-            }
-            // A late answer is released by `reserve` itself.
-            Err(ReserveError::Unavailable(_)) => None,
+                // A late answer is released by `reserve` itself.
+                Err(ReserveError::Unavailable(_)) => None,
+            },
+            None => None,
         };
         let unwanted = {
             let mut shelves = self.lock();

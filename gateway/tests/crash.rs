@@ -16,8 +16,12 @@ use serde_json::json;
 use support::Deployment;
 use tokio::time::{Instant, sleep};
 
-/// Short holds, so what the dead gateway left lapses within the test.
-const HOLD_TTL_MS: &str = "4000";
+/// Short calls, so the holds the dead gateway left lapse within the test: a hold lives as
+/// long as its call can (one 2 s attempt, a stream of at most 2 s) plus the settle's 1 s.
+const TIMEOUT_MS: &str = "2000";
+const STREAM_MAX_MS: &str = "2000";
+const REPLY_WAIT_MS: &str = "1000";
+const LONGEST_HOLD: Duration = Duration::from_secs(5);
 
 /// Resolutions (settled, released, expired) of each hold in the log, and what it charged.
 #[derive(Debug, Default)]
@@ -66,8 +70,13 @@ async fn hold_records(deployment: &Deployment) -> BTreeMap<ReservationId, HoldRe
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_gateway_killed_mid_load_charges_nothing_twice_and_its_holds_expire() {
     let mut deployment = Deployment::start(&[
-        ("LEAKY_GATEWAY__RESERVATION_TTL_MS", HOLD_TTL_MS),
-        ("LEAKY_GATEWAY__PROVIDERS__OPENAI__TIMEOUT_MS", "2000"),
+        ("LEAKY_GATEWAY__RESERVATION_TTL_MS", "1000"),
+        ("LEAKY_GATEWAY__REPLY_WAIT_MS", REPLY_WAIT_MS),
+        ("LEAKY_GATEWAY__PROVIDERS__OPENAI__TIMEOUT_MS", TIMEOUT_MS),
+        (
+            "LEAKY_GATEWAY__PROVIDERS__OPENAI__STREAM_MAX_MS",
+            STREAM_MAX_MS,
+        ),
         ("LEAKY_GATEWAY__PROVIDERS__OPENAI__RETRIES", "0"),
     ])
     .await;
@@ -131,8 +140,7 @@ async fn a_gateway_killed_mid_load_charges_nothing_twice_and_its_holds_expire() 
 
     // The holds the dead gateway left lapse at their TTL, and the processor's sweeper
     // (every 2 s) records their expiry.
-    let ttl = Duration::from_millis(HOLD_TTL_MS.parse().unwrap());
-    let give_up = Instant::now() + ttl + Duration::from_secs(30);
+    let give_up = Instant::now() + LONGEST_HOLD + Duration::from_secs(30);
     let holds = loop {
         let holds = hold_records(&deployment).await;
         let open = holds.values().filter(|h| h.resolutions.is_empty()).count();
