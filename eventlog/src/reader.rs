@@ -21,8 +21,17 @@ pub struct StoredRecord {
     pub trace: Option<telemetry::TraceContext>,
 }
 
+/// How long a read waits for the transactions open when it starts to be decided. Longer
+/// than `transaction.timeout.ms`, after which the broker aborts a dead writer's transaction.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Every committed record of `topic[partition]` from `from` to the end as of the call, and
 /// that end offset. Records of aborted transactions are never returned.
+///
+/// "The end" includes every transaction open at the call, once decided: a read_committed
+/// consumer stops at the last stable offset, so a writer killed mid-transaction would
+/// otherwise hide every record after its transaction's first one (committed ones of the
+/// next owner included) until the broker aborts it, and the read would look complete.
 pub async fn read_committed(
     kafka: &KafkaSettings,
     topic: &str,
@@ -37,7 +46,7 @@ pub async fn read_committed(
     );
     config.set("enable.partition.eof", "true");
     let consumer: StreamConsumer = config.create()?;
-    let high = end_offset(&consumer, topic, partition).await?;
+    let high = settled_end(kafka, &consumer, topic, partition).await?;
     let mut records = Vec::new();
     if from >= high {
         return Ok((records, high));
@@ -59,8 +68,7 @@ pub async fn read_committed(
                     break;
                 }
             }
-            // End of what is committed (the last-stable offset may sit before `high` while
-            // another writer's transaction is open).
+            // The rest up to `high` is transaction markers or aborted records.
             Err(KafkaError::PartitionEOF(_)) => break,
             Err(error) => return Err(error),
         }
@@ -81,7 +89,46 @@ pub async fn read_topic(
     Ok(all)
 }
 
-/// The end (high watermark) of `topic[partition]`, retried for a few seconds while the
+/// The last stable offset of `topic[partition]` once it has reached the high watermark as
+/// of the call: every transaction open then is committed or aborted.
+async fn settled_end(
+    kafka: &KafkaSettings,
+    committed: &StreamConsumer,
+    topic: &str,
+    partition: i32,
+) -> Result<i64, KafkaError> {
+    let mut config = client_config(kafka, &ClientRole::Admin);
+    config.set("isolation.level", "read_uncommitted");
+    let everything: rdkafka::consumer::BaseConsumer = config.create()?;
+    let high = end_offset(&everything, topic, partition).await?;
+    let started = std::time::Instant::now();
+    loop {
+        // A read_committed consumer's "latest" offset is the last stable offset.
+        let stable = end_offset(committed, topic, partition).await?;
+        if stable >= high {
+            if started.elapsed() > Duration::from_millis(100) {
+                let waited_ms = started.elapsed().as_millis() as u64;
+                tracing::info!(
+                    topic,
+                    partition,
+                    waited_ms,
+                    "waited for an open transaction"
+                );
+            }
+            return Ok(stable);
+        }
+        if started.elapsed() > SETTLE_TIMEOUT {
+            tracing::warn!(topic, partition, stable, high, "a transaction stayed open");
+            return Err(KafkaError::Global(
+                rdkafka::types::RDKafkaErrorCode::OperationTimedOut,
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The end of `topic[partition]` (the last stable offset for a read_committed consumer, the
+/// high watermark otherwise), retried for a few seconds while the
 /// partition has no leader yet, as right after the topic is created.
 pub async fn end_offset<C: Consumer<X>, X: rdkafka::consumer::ConsumerContext>(
     consumer: &C,

@@ -126,6 +126,51 @@ async fn a_second_writer_with_the_same_transactional_id_fences_the_first() {
     assert_eq!(committed, ["from the new owner"]);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_waits_for_a_transaction_open_when_it_starts_and_misses_nothing_after_it() {
+    let settings = testkit::infra().kafka;
+    let topic = testkit::unique("smoke-open");
+    create_topic(&settings, &topic).await;
+    let writer = |name: &str| ClientRole::TransactionalProducer {
+        transactional_id: testkit::unique(name),
+    };
+    let slow = Transactions::open(client_config(&settings, &writer("smoke-slow")))
+        .await
+        .unwrap();
+    let quick = Transactions::open(client_config(&settings, &writer("smoke-quick")))
+        .await
+        .unwrap();
+    // The shape of a takeover: a transaction left open, then another writer's committed ones.
+    slow.begin().unwrap();
+    send(&slow, &topic, "open at the read's start");
+    slow.producer().flush(Duration::from_secs(10)).unwrap();
+    quick.begin().unwrap();
+    send(&quick, &topic, "committed after it");
+    quick.commit().await.unwrap();
+
+    let read = tokio::spawn({
+        let (settings, topic) = (settings.clone(), topic.clone());
+        async move {
+            eventlog::read_committed(&settings, &topic, 0, 0)
+                .await
+                .unwrap()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !read.is_finished(),
+        "a read must not end at an undecided transaction"
+    );
+    slow.commit().await.unwrap();
+
+    let (records, _) = read.await.unwrap();
+    let values: Vec<String> = records
+        .iter()
+        .map(|r| String::from_utf8(r.value.clone().unwrap()).unwrap())
+        .collect();
+    assert_eq!(values, ["open at the read's start", "committed after it"]);
+}
+
 #[tokio::test]
 async fn the_readiness_check_names_an_unreachable_cluster() {
     let reachable = KafkaCheck::new(testkit::infra().kafka);
