@@ -156,7 +156,7 @@ async fn a_client_leaving_mid_stream_is_still_charged_the_full_reported_usage() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_failing_or_silent_provider_releases_the_hold() {
+async fn a_failing_provider_releases_the_hold_and_a_silent_one_is_charged_its_worst_case() {
     let deployment = Deployment::start(&[
         // Long enough that a failing answer on a busy machine is still a failure (502),
         // not a timeout (504).

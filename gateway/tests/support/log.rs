@@ -117,3 +117,17 @@ pub async fn fate_of(kafka: &KafkaSettings, reservation_id: &str) -> Fate {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// Tokens charged to `pool`: settled holds' consumption plus direct charges (consumes and
+/// usage charged without a hold).
+pub fn charged(events: &[PoolEventEnvelope], pool: &PoolId) -> u64 {
+    events
+        .iter()
+        .filter(|e| &e.pool_id == pool)
+        .map(|e| match &e.event {
+            TokenPoolEvent::ReservationSettled { consumed, .. } => consumed.get(),
+            TokenPoolEvent::TokensConsumed { amount, .. } => amount.get(),
+            _ => 0,
+        })
+        .sum()
+}

@@ -33,6 +33,8 @@ pub struct Deployment {
     pub alice: String,
     /// The auth service's base URL.
     pub auth_url: String,
+    /// The command API's base URL (where a tenant would try to resolve holds itself).
+    pub command_api_url: String,
     /// Signs tokens with the auth service's own key (to forge expired or foreign ones).
     pub signer: auth::Signer,
     /// The issuer the gateway accepts.
@@ -106,6 +108,30 @@ impl Deployment {
         let signer = auth::Signer::from_pem(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
         let jwks_url = format!("{auth_url}/.well-known/jwks.json");
 
+        let command_api = command_api::build(command_api::Config {
+            command_api: command_api::CommandApiSettings {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                reply_wait_ms: 10_000,
+                max_body_bytes: 1 << 20,
+            },
+            kafka: kafka.clone(),
+            schema_registry: infra.registry.clone(),
+            pools: PoolsSettings::default(),
+            prices: Default::default(),
+            access: access::AccessSettings {
+                jwks_url: format!("{auth_url}/.well-known/jwks.json"),
+                issuer: issuer.clone(),
+                ..Default::default()
+            },
+        })
+        .await
+        .unwrap();
+        let command_api_url = format!("http://{}", command_api.local_addr().unwrap());
+        let mut until = stopped.clone();
+        tokio::spawn(command_api.run_until(async move {
+            let _ = until.wait_for(|stop| *stop).await;
+        }));
+
         let partitions = PARTITIONS.to_string();
         let openai = format!("{stub_url}/openai/v1");
         let qwen = format!("{stub_url}/qwen/compatible-mode/v1");
@@ -152,6 +178,7 @@ impl Deployment {
             kafka,
             alice: String::new(),
             auth_url,
+            command_api_url,
             signer,
             issuer,
             stub,
@@ -197,6 +224,22 @@ impl Deployment {
     /// Logs in the ADMIN the bootstrap password made; returns the access token.
     pub async fn admin(&self) -> String {
         self.login("admin").await
+    }
+
+    /// Makes `user` a member of `org` (with the ADMIN's `admin_token`).
+    pub async fn add_member(&self, admin_token: &str, org: &str, user: &str) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/api/v1/orgs/{org}/members", self.auth_url))
+            .bearer_auth(admin_token)
+            .json(&serde_json::json!({"user": user}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::NO_CONTENT,
+            "adding {user} to {org}"
+        );
     }
 
     /// Logs `user` in; returns the access token.

@@ -92,7 +92,12 @@ pub async fn generate(
     if let Some(system) = &request.system_instruction {
         texts.push(system.text());
     }
-    let prompt = tokens::prompt(&texts);
+    let whole: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let prompt = tokens::prompt(&texts)
+        + tokens::beyond_messages(
+            &whole,
+            &["contents", "systemInstruction", "system_instruction"],
+        );
     let cap = request
         .generation_config
         .and_then(|c| c.max_output_tokens)

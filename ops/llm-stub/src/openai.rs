@@ -87,7 +87,8 @@ pub async fn chat_completions(
     }
 
     let texts: Vec<String> = request.messages.iter().map(Message::text).collect();
-    let prompt = tokens::prompt(&texts);
+    let whole: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let prompt = tokens::prompt(&texts) + tokens::beyond_messages(&whole, &["messages"]);
     let cap = request.max_completion_tokens.or(request.max_tokens);
     let words = tokens::reply_words(cap.map_or(behaviour.reply_tokens, |cap| {
         cap.min(behaviour.reply_tokens)
