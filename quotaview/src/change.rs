@@ -36,6 +36,10 @@ pub enum QuotaChange {
         reserved_at_ms: i64,
         /// When it lapses (epoch ms).
         expires_at_ms: i64,
+        /// On whose behalf it is held (the actor), if recorded.
+        held_by: Option<String>,
+        /// The service holding it for them (`gateway`), if any.
+        held_via: Option<String>,
     },
     /// A hold closes (if open): its tokens leave `reserved` and `charge` joins `consumed`.
     CloseHold {
@@ -109,13 +113,18 @@ pub fn change_of(pool: &PoolId, event: &TokenPoolEvent) -> QuotaChange {
             reservation_id,
             amount,
             expires_at,
+            holder,
             at,
-            ..
         } => QuotaChange::OpenHold {
             reservation_id: reservation_id.as_uuid(),
             amount: tokens(*amount),
             reserved_at_ms: at.as_millis(),
             expires_at_ms: expires_at.as_millis(),
+            held_by: holder.as_ref().map(|h| h.actor.to_string()),
+            held_via: holder
+                .as_ref()
+                .and_then(|h| h.via.as_ref())
+                .map(ToString::to_string),
         },
         E::ReservationSettled {
             reservation_id,
@@ -190,6 +199,31 @@ mod tests {
                 overdraft_sub: 30,
                 ..LedgerDelta::default()
             })
+        );
+    }
+
+    #[test]
+    fn a_hold_is_shown_with_its_holder_so_a_tenant_sees_which_are_the_gateways() {
+        let event = TokenPoolEvent::TokensReserved {
+            reservation_id: ReservationId::from_uuid(Uuid::nil()),
+            amount: tokens(91),
+            expires_at: at(5_000),
+            holder: Some(domain::Holder::new(
+                "user:alice".parse().unwrap(),
+                Some("gateway".parse().unwrap()),
+            )),
+            at: at(1),
+        };
+        assert_eq!(
+            change_of(&pool(), &event),
+            QuotaChange::OpenHold {
+                reservation_id: Uuid::nil(),
+                amount: 91,
+                reserved_at_ms: 1,
+                expires_at_ms: 5_000,
+                held_by: Some("user:alice".into()),
+                held_via: Some("gateway".into()),
+            }
         );
     }
 

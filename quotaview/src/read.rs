@@ -37,6 +37,10 @@ pub struct ReservationRow {
     pub amount: i64,
     pub reserved_at_ms: i64,
     pub expires_at_ms: i64,
+    /// On whose behalf it is held (the actor); `None` for holds from before holders.
+    pub held_by: Option<String>,
+    /// The service holding it (`gateway`: in use for a call, only the gateway resolves it).
+    pub held_via: Option<String>,
 }
 
 /// An owner's totals across the pools it has.
@@ -106,8 +110,8 @@ pub async fn open_reservations(
     pool_id: &str,
 ) -> Result<Vec<ReservationRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT pool_id, reservation_id, amount, reserved_at_ms, expires_at_ms \
-         FROM open_reservations WHERE pool_id = $1 ORDER BY expires_at_ms, reservation_id",
+        "SELECT pool_id, reservation_id, amount, reserved_at_ms, expires_at_ms, held_by, \
+         held_via FROM open_reservations WHERE pool_id = $1 ORDER BY expires_at_ms, reservation_id",
     )
     .bind(pool_id)
     .persistent(false)
@@ -159,8 +163,8 @@ pub async fn everything(db: &PgPool) -> Result<(Vec<PoolRow>, Vec<ReservationRow
     .fetch_all(db)
     .await?;
     let holds = sqlx::query_as(
-        "SELECT pool_id, reservation_id, amount, reserved_at_ms, expires_at_ms \
-         FROM open_reservations ORDER BY pool_id, reservation_id",
+        "SELECT pool_id, reservation_id, amount, reserved_at_ms, expires_at_ms, held_by, \
+         held_via FROM open_reservations ORDER BY pool_id, reservation_id",
     )
     .persistent(false)
     .fetch_all(db)

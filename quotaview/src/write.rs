@@ -180,11 +180,14 @@ async fn apply_one(
             amount,
             reserved_at_ms,
             expires_at_ms,
+            held_by,
+            held_via,
         } => {
             let sql = "WITH opened AS ( \
                    INSERT INTO open_reservations \
-                     (pool_id, reservation_id, amount, reserved_at_ms, expires_at_ms) \
-                   SELECT $1, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM pools WHERE pool_id = $1) \
+                     (pool_id, reservation_id, amount, reserved_at_ms, expires_at_ms, \
+                      held_by, held_via) \
+                   SELECT $1, $5, $6, $7, $8, $9, $10 WHERE EXISTS (SELECT 1 FROM pools WHERE pool_id = $1) \
                    ON CONFLICT DO NOTHING RETURNING amount) \
                  UPDATE pools SET reserved = reserved + opened.amount, \
                    updated_at_ms = $2, last_partition = $3, last_offset = $4 \
@@ -194,6 +197,8 @@ async fn apply_one(
                 .bind(amount)
                 .bind(reserved_at_ms)
                 .bind(expires_at_ms)
+                .bind(held_by)
+                .bind(held_via)
         }
         QuotaChange::CloseHold {
             reservation_id,
