@@ -26,9 +26,10 @@ pub struct PurchaseState {
 }
 
 /// Every status a purchase can be in, as the `state` filter takes them.
-const STATUSES: [&str; 6] = [
+const STATUSES: [&str; 7] = [
     "REQUESTED",
     "PAYMENT_RESERVED",
+    "PAYMENT_CAPTURED",
     "TOKENS_GRANTED",
     "COMPLETED",
     "COMPENSATING",

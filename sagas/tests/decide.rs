@@ -73,26 +73,27 @@ fn each_step_has_its_action_and_a_done_purchase_has_none() {
     let reserved = purchase_after(&[PurchaseCommand::RecordPaymentReserved]);
     assert_eq!(
         next_action(&reserved, t(1), &TIMEOUTS),
+        Some(Action::CapturePayment {
+            payment_id: ids::payment_id(pid())
+        })
+    );
+    // Paid before anything is granted: a failed capture leaves nothing to take back.
+    let captured = [
+        PurchaseCommand::RecordPaymentReserved,
+        PurchaseCommand::RecordPaymentCaptured,
+    ];
+    assert_eq!(
+        next_action(&purchase_after(&captured), t(1), &TIMEOUTS),
         Some(Action::GrantTokens {
             pool: order().pool,
             grant_id: ids::grant_id(pid()),
             amount: order().tokens,
         })
     );
-    let granted = [
-        PurchaseCommand::RecordPaymentReserved,
-        PurchaseCommand::RecordTokensGranted {
-            grant_id: ids::grant_id(pid()),
-        },
-    ];
-    assert_eq!(
-        next_action(&purchase_after(&granted), t(1), &TIMEOUTS),
-        Some(Action::CapturePayment {
-            payment_id: ids::payment_id(pid())
-        })
-    );
-    let mut completed = granted.to_vec();
-    completed.push(PurchaseCommand::RecordPaymentCaptured);
+    let mut completed = captured.to_vec();
+    completed.push(PurchaseCommand::RecordTokensGranted {
+        grant_id: ids::grant_id(pid()),
+    });
     assert_eq!(
         next_action(&purchase_after(&completed), t(1), &TIMEOUTS),
         None
@@ -104,6 +105,7 @@ fn each_step_has_its_action_and_a_done_purchase_has_none() {
 fn compensation_revokes_then_releases_and_never_times_out() {
     let failed = [
         PurchaseCommand::RecordPaymentReserved,
+        PurchaseCommand::RecordPaymentCaptured,
         PurchaseCommand::RecordStepFailed {
             reason: FailureReason::GrantTimedOut,
         },
@@ -132,18 +134,16 @@ fn a_step_pending_for_its_timeout_fails_as_timed_out() {
         (vec![], 10_000, FailureReason::PaymentTimedOut),
         (
             vec![PurchaseCommand::RecordPaymentReserved],
-            20_000,
-            FailureReason::GrantTimedOut,
+            30_000,
+            FailureReason::CaptureTimedOut,
         ),
         (
             vec![
                 PurchaseCommand::RecordPaymentReserved,
-                PurchaseCommand::RecordTokensGranted {
-                    grant_id: ids::grant_id(pid()),
-                },
+                PurchaseCommand::RecordPaymentCaptured,
             ],
-            30_000,
-            FailureReason::CaptureTimedOut,
+            20_000,
+            FailureReason::GrantTimedOut,
         ),
     ];
     for (history, limit, reason) in cases {

@@ -193,6 +193,24 @@ impl World {
         }
     }
 
+    /// Purchases whose tokens the pool holds while the provider has charged nothing: tokens
+    /// spendable before they are paid for.
+    fn granted_unpaid(&self) -> Vec<PurchaseId> {
+        self.purchases
+            .keys()
+            .copied()
+            .filter(|id| {
+                let grant = self.pool.grant(&sagas::purchase::ids::grant_id(*id));
+                let kept = grant.is_some_and(|g| g.source.is_some() && !g.revoked);
+                let charged = self
+                    .payments
+                    .payment(&sagas::purchase::ids::payment_id(*id))
+                    .map_or(0, |p| p.net_charged_cents);
+                kept && charged == 0
+            })
+            .collect()
+    }
+
     /// The provider's net charge and the pool's kept grant agree for `id`.
     fn agrees(&self, id: PurchaseId) -> Result<(), String> {
         let payment_id = sagas::purchase::ids::payment_id(id);
@@ -233,6 +251,11 @@ fn run_saga(world: &mut World, mut lost: impl FnMut(usize, usize) -> bool) {
             busy = true;
             let step = purchase.awaiting().unwrap();
             let outcome = world.perform(id, step, action);
+            let unpaid = world.granted_unpaid();
+            assert!(
+                unpaid.is_empty(),
+                "tokens granted before the capture: {unpaid:?}"
+            );
             if let Some(command) = outcome.filter(|_| !lost(round, n)) {
                 // A refusal (a late or contradicting outcome) changes nothing, as in the processor.
                 let _ = execute(

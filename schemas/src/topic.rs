@@ -115,6 +115,7 @@ impl TopicKind {
             Self::Replies => &[
                 include_str!("../avro/replies/v1.avsc"),
                 include_str!("../avro/replies/v2.avsc"),
+                include_str!("../avro/replies/v3.avsc"),
             ],
             Self::PurchaseCommands => &[include_str!("../avro/purchase.commands/v1.avsc")],
             Self::PurchaseEvents => &[include_str!("../avro/purchase.events/v1.avsc")],

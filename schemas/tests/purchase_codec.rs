@@ -162,6 +162,7 @@ async fn a_snapshot_keeps_the_whole_purchase() {
             order: order(),
         },
         PurchaseCommand::RecordPaymentReserved,
+        PurchaseCommand::RecordPaymentCaptured,
         PurchaseCommand::RecordStepFailed {
             reason: FailureReason::GrantTimedOut,
         },

@@ -17,7 +17,8 @@ pub enum FailureReason {
     },
     /// The provider did not answer in time: a reservation may exist and must be released.
     PaymentTimedOut,
-    /// The pool refused the grant (e.g. `quota_cap_exceeded`): nothing was granted.
+    /// The pool refused the grant (e.g. `quota_cap_exceeded`): nothing was granted, and the
+    /// captured payment is refunded.
     GrantRefused {
         /// The pool's rejection code.
         code: String,
@@ -26,7 +27,7 @@ pub enum FailureReason {
     },
     /// The pool did not answer in time: the grant may exist and must be revoked.
     GrantTimedOut,
-    /// The provider refused to capture the reserved payment.
+    /// The provider refused to capture the reserved payment: nothing was granted.
     CaptureFailed {
         /// The provider's reason.
         message: String,
@@ -41,8 +42,8 @@ impl FailureReason {
     pub fn step(&self) -> PurchaseStep {
         match self {
             Self::PaymentDeclined { .. } | Self::PaymentTimedOut => PurchaseStep::ReservePayment,
-            Self::GrantRefused { .. } | Self::GrantTimedOut => PurchaseStep::GrantTokens,
             Self::CaptureFailed { .. } | Self::CaptureTimedOut => PurchaseStep::CapturePayment,
+            Self::GrantRefused { .. } | Self::GrantTimedOut => PurchaseStep::GrantTokens,
         }
     }
 
@@ -58,25 +59,29 @@ impl FailureReason {
         }
     }
 
-    /// What must be undone after this failure, given it happened at its own step.
+    /// What must be undone after this failure, given it happened at its own step (the
+    /// steps run reserve, capture, grant).
     ///
     /// Only a definite "no" leaves its own step's effect out: a timeout may hide a success.
+    /// Every failure after the reservation releases the payment (a void, or a refund once
+    /// captured); only a grant that may exist is revoked.
     pub fn compensation(&self) -> Compensation {
         match self {
             Self::PaymentDeclined { .. } => Compensation {
                 revoke_grant: false,
                 release_payment: false,
             },
-            Self::PaymentTimedOut | Self::GrantRefused { .. } => Compensation {
+            Self::PaymentTimedOut
+            | Self::CaptureFailed { .. }
+            | Self::CaptureTimedOut
+            | Self::GrantRefused { .. } => Compensation {
                 revoke_grant: false,
                 release_payment: true,
             },
-            Self::GrantTimedOut | Self::CaptureFailed { .. } | Self::CaptureTimedOut => {
-                Compensation {
-                    revoke_grant: true,
-                    release_payment: true,
-                }
-            }
+            Self::GrantTimedOut => Compensation {
+                revoke_grant: true,
+                release_payment: true,
+            },
         }
     }
 }

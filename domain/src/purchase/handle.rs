@@ -53,16 +53,20 @@ fn record_outcome(s: &PurchaseState, cmd: &PurchaseCommand, at: Timestamp) -> Ou
     Ok(match cmd {
         PurchaseCommand::RequestPurchase { .. } => vec![],
         PurchaseCommand::RecordPaymentReserved => vec![PurchaseEvent::PaymentReserved { at }],
-        PurchaseCommand::RecordTokensGranted { grant_id } => vec![PurchaseEvent::TokensGranted {
-            grant_id: *grant_id,
-            at,
-        }],
-        PurchaseCommand::RecordPaymentCaptured => vec![
-            PurchaseEvent::PaymentCaptured { at },
-            PurchaseEvent::PurchaseCompleted { at },
-        ],
+        PurchaseCommand::RecordTokensGranted { grant_id } => {
+            let granted = PurchaseEvent::TokensGranted {
+                grant_id: *grant_id,
+                at,
+            };
+            completed_by(granted, s.payment_captured, at)
+        }
+        PurchaseCommand::RecordPaymentCaptured => {
+            completed_by(PurchaseEvent::PaymentCaptured { at }, s.grant.is_some(), at)
+        }
         PurchaseCommand::RecordStepFailed { reason } => {
-            let compensation = reason.compensation();
+            let mut compensation = reason.compensation();
+            // A purchase placed when grants came before captures may hold a grant already.
+            compensation.revoke_grant |= s.grant.is_some() && !s.grant_revoked;
             let mut events = vec![PurchaseEvent::StepFailed {
                 reason: reason.clone(),
                 compensation,
@@ -89,6 +93,15 @@ fn record_outcome(s: &PurchaseState, cmd: &PurchaseCommand, at: Timestamp) -> Ou
             events
         }
     })
+}
+
+/// `last`, then the purchase is complete if `other_done` (paid and granted).
+fn completed_by(last: PurchaseEvent, other_done: bool, at: Timestamp) -> Vec<PurchaseEvent> {
+    let mut events = vec![last];
+    if other_done {
+        events.push(PurchaseEvent::PurchaseCompleted { at });
+    }
+    events
 }
 
 /// The closing event of a compensated purchase.

@@ -32,8 +32,10 @@ impl PurchaseState {
     pub(crate) fn awaiting(&self) -> Option<PurchaseStep> {
         match self.status {
             PurchaseStatus::Requested => Some(PurchaseStep::ReservePayment),
-            PurchaseStatus::PaymentReserved => Some(PurchaseStep::GrantTokens),
-            PurchaseStatus::TokensGranted => Some(PurchaseStep::CapturePayment),
+            PurchaseStatus::PaymentReserved | PurchaseStatus::TokensGranted => {
+                Some(PurchaseStep::CapturePayment)
+            }
+            PurchaseStatus::PaymentCaptured => Some(PurchaseStep::GrantTokens),
             PurchaseStatus::Compensating if self.pending.revoke_grant => {
                 Some(PurchaseStep::RevokeGrant)
             }
@@ -88,7 +90,10 @@ pub(crate) fn apply(state: &mut Option<PurchaseState>, event: &PurchaseEvent) {
             s.grant = Some(*grant_id);
             s.status = PurchaseStatus::TokensGranted;
         }
-        PurchaseEvent::PaymentCaptured { .. } => s.payment_captured = true,
+        PurchaseEvent::PaymentCaptured { .. } => {
+            s.payment_captured = true;
+            s.status = PurchaseStatus::PaymentCaptured;
+        }
         PurchaseEvent::PurchaseCompleted { .. } => s.status = PurchaseStatus::Completed,
         PurchaseEvent::StepFailed {
             reason,

@@ -10,10 +10,11 @@ use serde::{Deserialize, Serialize};
 pub enum PurchaseStep {
     /// Reserve (authorise) the payment with the provider.
     ReservePayment,
+    /// Capture the reserved payment (before any token is granted: a token is never
+    /// spendable before it is paid for).
+    CapturePayment,
     /// Grant the tokens to the pool.
     GrantTokens,
-    /// Capture the reserved payment.
-    CapturePayment,
     /// Compensation: take the grant back.
     RevokeGrant,
     /// Compensation: void the reservation, or refund a capture.
@@ -50,9 +51,12 @@ impl fmt::Display for PurchaseStep {
 pub enum PurchaseStatus {
     /// Placed; the payment is being reserved.
     Requested,
-    /// Paid for provisionally; the tokens are being granted.
+    /// Paid for provisionally; the payment is being captured.
     PaymentReserved,
-    /// Tokens granted; the payment is being captured.
+    /// Paid; the tokens are being granted.
+    PaymentCaptured,
+    /// Tokens granted before the payment was captured (the order of purchases placed
+    /// before captures came first); the payment is being captured.
     TokensGranted,
     /// Paid and granted: done.
     Completed,
@@ -73,6 +77,7 @@ impl PurchaseStatus {
         match self {
             Self::Requested => "REQUESTED",
             Self::PaymentReserved => "PAYMENT_RESERVED",
+            Self::PaymentCaptured => "PAYMENT_CAPTURED",
             Self::TokensGranted => "TOKENS_GRANTED",
             Self::Completed => "COMPLETED",
             Self::Compensating => "COMPENSATING",

@@ -59,29 +59,30 @@ fn a_payment_timeout_releases_the_payment_it_may_have_reserved() {
 }
 
 #[test]
-fn a_grant_refused_by_the_quota_cap_releases_the_payment_only() {
+fn a_grant_refused_by_the_quota_cap_refunds_the_captured_payment_only() {
     let refused = FailureReason::GrantRefused {
         code: "quota_cap_exceeded".into(),
         message: "granting 5000 tokens would exceed the cap".into(),
     };
-    let purchase = given([requested(), reserved()])
-        .when(t(20), fail(refused.clone()))
+    let purchase = given([requested(), reserved(), captured()])
+        .when(t(30), fail(refused.clone()))
         .then([StepFailed {
             reason: refused.clone(),
             compensation: Compensation {
                 revoke_grant: false,
                 release_payment: true,
             },
-            at: t(20),
+            at: t(30),
         }]);
     assert_eq!(purchase.awaiting(), Some(PurchaseStep::ReleasePayment));
 }
 
 #[test]
-fn a_grant_timeout_revokes_the_grant_then_releases_the_payment() {
+fn a_grant_timeout_revokes_the_grant_then_refunds_the_payment() {
     let history = [
         requested(),
         reserved(),
+        captured(),
         step_failed(FailureReason::GrantTimedOut, 20),
     ];
     assert_eq!(
@@ -106,13 +107,55 @@ fn a_grant_timeout_revokes_the_grant_then_releases_the_payment() {
 }
 
 #[test]
-fn a_failed_capture_revokes_the_grant_and_releases_the_payment_in_that_order() {
-    let history = [
-        requested(),
-        reserved(),
-        granted(),
-        step_failed(capture_failed(), 30),
-    ];
+fn a_failed_capture_voids_the_payment_and_has_no_grant_to_take_back() {
+    let purchase = given([requested(), reserved()])
+        .when(t(20), fail(capture_failed()))
+        .then([StepFailed {
+            reason: capture_failed(),
+            compensation: Compensation {
+                revoke_grant: false,
+                release_payment: true,
+            },
+            at: t(20),
+        }]);
+    assert_eq!(purchase.awaiting(), Some(PurchaseStep::ReleasePayment));
+    assert_eq!(purchase.grant_id(), None);
+}
+
+#[test]
+fn a_capture_timeout_compensates_like_a_failed_capture() {
+    assert_eq!(
+        FailureReason::CaptureTimedOut.compensation(),
+        capture_failed().compensation()
+    );
+    let purchase = given([requested(), reserved()])
+        .when(t(20), fail(FailureReason::CaptureTimedOut))
+        .then([step_failed(FailureReason::CaptureTimedOut, 20)]);
+    assert_eq!(purchase.awaiting(), Some(PurchaseStep::ReleasePayment));
+}
+
+#[test]
+fn a_failed_capture_of_a_purchase_granted_under_the_old_order_revokes_the_grant_first() {
+    let history = [requested(), reserved(), granted_before_capture()];
+    given(history.clone())
+        .when(t(30), fail(capture_failed()))
+        .then([StepFailed {
+            reason: capture_failed(),
+            compensation: Compensation {
+                revoke_grant: true,
+                release_payment: true,
+            },
+            at: t(30),
+        }]);
+    let failed = StepFailed {
+        reason: capture_failed(),
+        compensation: Compensation {
+            revoke_grant: true,
+            release_payment: true,
+        },
+        at: t(30),
+    };
+    let history: Vec<_> = history.into_iter().chain([failed]).collect();
     given(history.clone())
         .when(t(40), PurchaseCommand::RecordPaymentReleased)
         .then_rejected(OutOfStep {
@@ -122,18 +165,6 @@ fn a_failed_capture_revokes_the_grant_and_releases_the_payment_in_that_order() {
     given(history)
         .when(t(40), PurchaseCommand::RecordGrantRevoked)
         .then([GrantRevoked { at: t(40) }]);
-}
-
-#[test]
-fn a_capture_timeout_compensates_like_a_failed_capture() {
-    assert_eq!(
-        FailureReason::CaptureTimedOut.compensation(),
-        capture_failed().compensation()
-    );
-    let purchase = given([requested(), reserved(), granted()])
-        .when(t(30), fail(FailureReason::CaptureTimedOut))
-        .then([step_failed(FailureReason::CaptureTimedOut, 30)]);
-    assert_eq!(purchase.awaiting(), Some(PurchaseStep::RevokeGrant));
 }
 
 #[test]
@@ -147,6 +178,7 @@ fn a_late_success_after_a_timeout_is_refused() {
     given([
         requested(),
         reserved(),
+        captured(),
         step_failed(FailureReason::GrantTimedOut, 20),
     ])
     .when(

@@ -57,42 +57,72 @@ fn an_outcome_for_a_purchase_never_placed_is_refused() {
 }
 
 #[test]
-fn a_reserved_payment_moves_on_to_the_grant() {
+fn a_reserved_payment_moves_on_to_the_capture() {
     let purchase = given([requested()])
         .when(t(10), PurchaseCommand::RecordPaymentReserved)
         .then([PaymentReserved { at: t(10) }]);
     assert_eq!(purchase.status(), Some(PurchaseStatus::PaymentReserved));
-    assert_eq!(purchase.awaiting(), Some(PurchaseStep::GrantTokens));
+    assert_eq!(purchase.awaiting(), Some(PurchaseStep::CapturePayment));
     assert_eq!(purchase.since(), Some(t(10)));
 }
 
 #[test]
-fn granted_tokens_move_on_to_the_capture() {
+fn a_captured_payment_moves_on_to_the_grant() {
     let purchase = given([requested(), reserved()])
+        .when(t(20), PurchaseCommand::RecordPaymentCaptured)
+        .then([PaymentCaptured { at: t(20) }]);
+    assert_eq!(purchase.status(), Some(PurchaseStatus::PaymentCaptured));
+    assert_eq!(purchase.awaiting(), Some(PurchaseStep::GrantTokens));
+    assert!(purchase.payment_captured());
+}
+
+#[test]
+fn granted_tokens_complete_the_paid_purchase() {
+    let purchase = given([requested(), reserved(), captured()])
+        .when(
+            t(30),
+            PurchaseCommand::RecordTokensGranted { grant_id: gid() },
+        )
+        .then([
+            TokensGranted {
+                grant_id: gid(),
+                at: t(30),
+            },
+            PurchaseCompleted { at: t(30) },
+        ]);
+    assert_eq!(purchase.status(), Some(PurchaseStatus::Completed));
+    assert_eq!(purchase.awaiting(), None);
+    assert_eq!(purchase.grant_id(), Some(gid()));
+    assert!(!purchase.grant_revoked() && !purchase.payment_released());
+}
+
+#[test]
+fn no_token_is_granted_before_the_payment_is_captured() {
+    given([requested(), reserved()])
         .when(
             t(20),
             PurchaseCommand::RecordTokensGranted { grant_id: gid() },
         )
-        .then([TokensGranted {
-            grant_id: gid(),
-            at: t(20),
-        }]);
-    assert_eq!(purchase.awaiting(), Some(PurchaseStep::CapturePayment));
-    assert_eq!(purchase.grant_id(), Some(gid()));
+        .then_rejected(OutOfStep {
+            step: PurchaseStep::GrantTokens,
+            status: PurchaseStatus::PaymentReserved,
+        });
 }
 
 #[test]
-fn a_captured_payment_completes_the_purchase() {
-    let purchase = given([requested(), reserved(), granted()])
+fn a_purchase_granted_before_its_capture_under_the_old_order_still_captures_and_completes() {
+    let history = [requested(), reserved(), granted_before_capture()];
+    assert_eq!(
+        given(history.clone()).state().awaiting(),
+        Some(PurchaseStep::CapturePayment)
+    );
+    let purchase = given(history)
         .when(t(30), PurchaseCommand::RecordPaymentCaptured)
         .then([
             PaymentCaptured { at: t(30) },
             PurchaseCompleted { at: t(30) },
         ]);
     assert_eq!(purchase.status(), Some(PurchaseStatus::Completed));
-    assert_eq!(purchase.awaiting(), None);
-    assert!(purchase.payment_captured());
-    assert!(!purchase.grant_revoked() && !purchase.payment_released());
 }
 
 #[test]
@@ -100,20 +130,20 @@ fn a_repeated_outcome_changes_nothing() {
     given([requested(), reserved()])
         .when(t(15), PurchaseCommand::RecordPaymentReserved)
         .then_nothing();
-    given([requested(), reserved(), granted()])
-        .when(
-            t(25),
-            PurchaseCommand::RecordTokensGranted { grant_id: gid() },
-        )
+    given([requested(), reserved(), captured()])
+        .when(t(25), PurchaseCommand::RecordPaymentCaptured)
         .then_nothing();
     given([
         requested(),
         reserved(),
+        captured(),
         granted(),
-        PaymentCaptured { at: t(30) },
         PurchaseCompleted { at: t(30) },
     ])
-    .when(t(35), PurchaseCommand::RecordPaymentCaptured)
+    .when(
+        t(35),
+        PurchaseCommand::RecordTokensGranted { grant_id: gid() },
+    )
     .then_nothing();
 }
 
@@ -138,8 +168,8 @@ fn a_completed_purchase_cannot_fail_afterwards() {
     given([
         requested(),
         reserved(),
+        captured(),
         granted(),
-        PaymentCaptured { at: t(30) },
         PurchaseCompleted { at: t(30) },
     ])
     .when(t(40), fail(capture_failed()))

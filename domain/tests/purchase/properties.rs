@@ -89,6 +89,9 @@ proptest! {
             }
             prop_assert_eq!(&replay::<Purchase>(&history), &live);
             prop_assert!(is_consistent_when_done(&live), "inconsistent end: {live:?}");
+            // Tokens are never spendable before they are paid for.
+            prop_assert!(live.grant_id().is_none() || live.payment_captured(),
+                "granted before the capture: {live:?}");
             // A purchase is never both completed and compensated.
             prop_assert!(!(live.payment_captured() && live.failure().is_some()
                 && live.status() == Some(PurchaseStatus::Completed)));
@@ -102,8 +105,8 @@ proptest! {
         let steps = [
             request(),
             PurchaseCommand::RecordPaymentReserved,
-            PurchaseCommand::RecordTokensGranted { grant_id: gid() },
             PurchaseCommand::RecordPaymentCaptured,
+            PurchaseCommand::RecordTokensGranted { grant_id: gid() },
         ];
         let mut purchase = Purchase::default();
         for (step, times) in steps.iter().zip(repeats) {

@@ -48,8 +48,22 @@ pub fn reserved() -> PurchaseEvent {
     PurchaseEvent::PaymentReserved { at: t(10) }
 }
 
-/// Tokens granted at 20.
+/// Payment captured at 20.
+pub fn captured() -> PurchaseEvent {
+    PurchaseEvent::PaymentCaptured { at: t(20) }
+}
+
+/// Tokens granted at 30.
 pub fn granted() -> PurchaseEvent {
+    PurchaseEvent::TokensGranted {
+        grant_id: gid(),
+        at: t(30),
+    }
+}
+
+/// Tokens granted at 20, before the capture: the order of purchases placed before
+/// captures came first, still in the log.
+pub fn granted_before_capture() -> PurchaseEvent {
     PurchaseEvent::TokensGranted {
         grant_id: gid(),
         at: t(20),
@@ -65,7 +79,7 @@ pub fn step_failed(reason: FailureReason, at: i64) -> PurchaseEvent {
     }
 }
 
-/// The capture failed at 30.
+/// Why a capture fails.
 pub fn capture_failed() -> FailureReason {
     FailureReason::CaptureFailed {
         message: "insufficient funds".into(),

@@ -78,6 +78,7 @@ pub fn purchase_change(purchase: PurchaseId, event: &PurchaseEvent) -> PurchaseC
             ..Progress::default()
         },
         E::PaymentCaptured { .. } => Progress {
+            status: status(PurchaseStatus::PaymentCaptured),
             payment_captured: true,
             ..Progress::default()
         },
@@ -162,9 +163,7 @@ mod tests {
 
     #[test]
     fn a_failed_step_records_its_reason_and_the_undo_steps_it_calls_for() {
-        let reason = FailureReason::CaptureFailed {
-            message: "card expired".into(),
-        };
+        let reason = FailureReason::GrantTimedOut;
         let change = purchase_change(
             id(),
             &PurchaseEvent::StepFailed {
@@ -180,8 +179,8 @@ mod tests {
         assert_eq!(
             progress.failure,
             Some((
-                "capture_failed",
-                "capture failed: card expired".into(),
+                "grant_timed_out",
+                "the pool did not answer the grant in time".into(),
                 true,
                 true
             ))
@@ -189,13 +188,13 @@ mod tests {
     }
 
     #[test]
-    fn a_capture_keeps_the_status_and_marks_the_payment_captured() {
+    fn a_capture_moves_on_to_the_grant_and_marks_the_payment_captured() {
         let PurchaseChange::Progress(progress) =
             purchase_change(id(), &PurchaseEvent::PaymentCaptured { at: at() })
         else {
             panic!("a capture moves an existing row");
         };
-        assert_eq!(progress.status, None);
+        assert_eq!(progress.status, Some("PAYMENT_CAPTURED"));
         assert!(progress.payment_captured);
     }
 }

@@ -15,7 +15,7 @@ pub struct PurchaseRow {
     pub tokens: i64,
     pub price_cents: i64,
     pub payment_method: String,
-    /// `REQUESTED`, `PAYMENT_RESERVED`, `TOKENS_GRANTED`, `COMPLETED`, `COMPENSATING`, `FAILED`.
+    /// `REQUESTED`, `PAYMENT_RESERVED`, `PAYMENT_CAPTURED`, `TOKENS_GRANTED`, `COMPLETED`, `COMPENSATING`, `FAILED`.
     pub status: String,
     pub payment_reserved: bool,
     pub grant_id: Option<Uuid>,

@@ -21,6 +21,8 @@ pub(crate) const PURCHASE_STATUS: Symbols<PurchaseStatus> = Symbols {
         ("COMPLETED", PurchaseStatus::Completed),
         ("COMPENSATING", PurchaseStatus::Compensating),
         ("FAILED", PurchaseStatus::Failed),
+        // Added in v3; new symbols go last, where the schema has them.
+        ("PAYMENT_CAPTURED", PurchaseStatus::PaymentCaptured),
     ],
 };
 

@@ -154,6 +154,7 @@ pub fn reply() -> impl Strategy<Value = CommandReply> {
     let status = select(vec![
         PurchaseStatus::Requested,
         PurchaseStatus::PaymentReserved,
+        PurchaseStatus::PaymentCaptured,
         PurchaseStatus::TokensGranted,
         PurchaseStatus::Completed,
         PurchaseStatus::Compensating,
