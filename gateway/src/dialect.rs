@@ -60,6 +60,9 @@ pub enum RequestError {
     /// Not a JSON object.
     #[error("the body must be a JSON object: {0}")]
     Malformed(String),
+    /// The model name is not a model id (it could steer the upstream URL).
+    #[error("model: {0}")]
+    BadModel(String),
     /// A field is missing or has an impossible value.
     #[error("{field}: {detail}")]
     Invalid {
@@ -75,6 +78,53 @@ fn invalid(field: &'static str, detail: impl Into<String>) -> RequestError {
         field,
         detail: detail.into(),
     }
+}
+
+/// Longest model name accepted.
+const MAX_MODEL_LEN: usize = 128;
+
+/// Where a model name is carried: in the URL (Gemini's native API) or in the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelIn {
+    /// A path segment of the upstream URL: letters, digits, `.`, `_`, `-`.
+    Path,
+    /// The JSON body: also `:` (OpenAI fine-tunes, `ft:gpt-4o-mini:org::id`) and one
+    /// `models/` or `tunedModels/` prefix (Gemini's OpenAI-compatible API takes both forms).
+    Body,
+}
+
+/// Checks `model` looks like a provider's model id before anything is built from it: a
+/// name that could carry `/`, `..`, `?`, `#`, `%` or any non-ASCII look-alike could steer a
+/// URL to another endpoint of the provider's host, called with the operator's key.
+pub fn check_model(model: &str, carried: ModelIn) -> Result<(), RequestError> {
+    let name = match carried {
+        ModelIn::Body => model
+            .strip_prefix("models/")
+            .or_else(|| model.strip_prefix("tunedModels/"))
+            .unwrap_or(model),
+        ModelIn::Path => model,
+    };
+    let allowed = |c: char| {
+        c.is_ascii_alphanumeric()
+            || matches!(c, '.' | '_' | '-')
+            || (c == ':' && carried == ModelIn::Body)
+    };
+    let starts_well = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
+    if model.len() > MAX_MODEL_LEN || !starts_well || !name.chars().all(allowed) {
+        let more = if carried == ModelIn::Body {
+            ", ':'"
+        } else {
+            ""
+        };
+        return Err(RequestError::BadModel(format!(
+            "{model:?} is not a model id: at most {MAX_MODEL_LEN} characters, starting with a \
+             letter or digit, of letters, digits, '.', '_', '-'{more}"
+        )));
+    }
+    Ok(())
 }
 
 /// Most choices a request may ask for (each multiplies the completion budget).
@@ -124,6 +174,7 @@ pub fn prepare(
     match (dialect, gemini_call) {
         (Dialect::OpenAiChat, _) => prepare_openai(body, budget),
         (Dialect::GeminiNative, Some((model, stream))) => {
+            check_model(model, ModelIn::Path)?;
             prepare_gemini(&mut body, budget)?;
             Ok(prepared_gemini(body, model, stream))
         }
@@ -151,6 +202,7 @@ fn prepare_openai(mut body: Value, budget: Budget) -> Result<Prepared, RequestEr
         Some(Value::String(model)) if !model.is_empty() => model.clone(),
         _ => return Err(invalid("model", "must be a non-empty string")),
     };
+    check_model(&model, ModelIn::Body)?;
     match body.get("messages") {
         Some(Value::Array(messages)) if !messages.is_empty() => {}
         _ => return Err(invalid("messages", "must be a non-empty array")),

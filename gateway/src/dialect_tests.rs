@@ -179,3 +179,52 @@ fn media_billed_by_content_adds_its_bound_per_part() {
     .unwrap();
     assert!(cached.prompt_estimate >= MEDIA_PART_TOKENS);
 }
+
+#[test]
+fn model_ids_pass_and_anything_that_could_steer_a_url_is_refused() {
+    use crate::dialect::{ModelIn, check_model};
+    for good in [
+        "gpt-4o-mini",
+        "gpt-4.1",
+        "qwen-plus",
+        "gemini-2.0-flash",
+        "o3",
+    ] {
+        assert_eq!(check_model(good, ModelIn::Path), Ok(()), "{good}");
+        assert_eq!(check_model(good, ModelIn::Body), Ok(()), "{good}");
+    }
+    for body_only in [
+        "ft:gpt-4o-mini:acme::abc123",
+        "models/gemini-2.0-flash",
+        "tunedModels/mine-1",
+    ] {
+        assert_eq!(check_model(body_only, ModelIn::Body), Ok(()), "{body_only}");
+        assert!(
+            check_model(body_only, ModelIn::Path).is_err(),
+            "{body_only}"
+        );
+    }
+    let long = "a".repeat(129);
+    for bad in [
+        "",
+        "..",
+        ".hidden",
+        "-x",
+        "a/b",
+        "a?b",
+        "a#b",
+        "a%2Fb",
+        "a\u{0}",
+        "a b",
+        "a\u{2215}b",
+        "models/../x",
+        long.as_str(),
+    ] {
+        for carried in [ModelIn::Path, ModelIn::Body] {
+            assert!(
+                matches!(check_model(bad, carried), Err(RequestError::BadModel(_))),
+                "{bad:?} {carried:?}"
+            );
+        }
+    }
+}

@@ -106,14 +106,14 @@ async fn gemini_native(
         )
         .map_err(refused)?;
         let action = if stream {
-            "streamGenerateContent?alt=sse"
+            "streamGenerateContent"
         } else {
             "generateContent"
         };
         Ok(Call {
             provider: "gemini".to_owned(),
             dialect: Dialect::GeminiNative,
-            url: format!("{native}/models/{model}:{action}"),
+            url: native_url(&native, model, action, stream)?,
             prepared,
         })
     }
@@ -122,6 +122,22 @@ async fn gemini_native(
         Ok(call) => relay(state, caller, call).await,
         Err(problem) => problem.into_response(),
     }
+}
+
+/// `{native}/models/{model}:{action}` with the model as one encoded path segment (it was
+/// checked already; the encoding keeps that true whatever the check lets through).
+fn native_url(native: &str, model: &str, action: &str, stream: bool) -> Result<String, Problem> {
+    let mut url = reqwest::Url::parse(native)
+        .map_err(|_| not_found("the gemini provider's native API address is not a URL"))?;
+    url.path_segments_mut()
+        .map_err(|()| not_found("the gemini provider's native API address has no path"))?
+        .pop_if_empty()
+        .push("models")
+        .push(&format!("{model}:{action}"));
+    if stream {
+        url.set_query(Some("alt=sse"));
+    }
+    Ok(url.into())
 }
 
 fn openai_call(
@@ -176,6 +192,12 @@ fn refused(error: RequestError) -> Problem {
     match error {
         RequestError::Malformed(detail) => Problem::malformed(detail),
         RequestError::Invalid { field, detail } => Problem::invalid_field(field, detail),
+        RequestError::BadModel(detail) => Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-model",
+            "Not a model name",
+            detail,
+        ),
     }
 }
 

@@ -308,3 +308,98 @@ async fn bad_requests_are_refused_with_a_problem_and_hold_nothing() {
         "nothing was held"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_name_never_steers_the_upstream_url_on_any_route() {
+    let deployment = Deployment::start(&[]).await;
+    for provider in ["openai", "qwen", "gemini"] {
+        deployment
+            .pool_with(&format!("user:alice/{provider}"), Tier::User, 10_000)
+            .await;
+    }
+    // Each would reach another endpoint of the provider's host if pasted into a URL.
+    let names = [
+        "../../openai/v1/chat/completions?#",
+        "gpt-4o/../../health/ready",
+        "gpt-4o?x=1",
+        "gpt-4o#frag",
+        "gpt-4o\u{0}",
+        "..",
+        "%2e%2e%2fhealth",
+        "gpt-4o\u{2215}x",
+        "gpt-4o\u{ff0f}x",
+        "gemini\u{2044}..",
+    ];
+    let http = Client::new();
+    let chat_with =
+        |model: &str| json!({"model": model, "messages": [{"role": "user", "content": "hi"}]});
+    for model in names {
+        for path in [
+            "/v1/chat/completions",
+            "/openai/v1/chat/completions",
+            "/qwen/v1/chat/completions",
+            "/gemini/v1/chat/completions",
+        ] {
+            let response = post(&deployment, path, &chat_with(model)).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::BAD_REQUEST,
+                "{path} {model:?}"
+            );
+            let problem: Value = response.json().await.unwrap();
+            assert!(
+                problem["type"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("/invalid-model")
+            );
+        }
+        let encoded: String = url_encode(model);
+        for action in ["generateContent", "streamGenerateContent"] {
+            let url = deployment.url(&format!("/v1beta/models/{encoded}:{action}"));
+            let response = http
+                .post(url)
+                .header("authorization", &deployment.alice)
+                .json(&json!({"contents": [{"parts": [{"text": "hi"}]}]}))
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                response.status() == StatusCode::BAD_REQUEST
+                    || response.status() == StatusCode::NOT_FOUND,
+                "{action} {model:?}: {}",
+                response.status()
+            );
+        }
+    }
+    assert!(
+        deployment.stub.ledger.snapshot().is_empty(),
+        "no request reached the provider"
+    );
+    assert!(
+        holds(&events(&deployment.kafka).await).is_empty(),
+        "nothing was held"
+    );
+
+    // A real model id still goes through, on the native route too.
+    let native = http
+        .post(deployment.url("/v1beta/models/gemini-2.0-flash:generateContent"))
+        .header("authorization", &deployment.alice)
+        .json(&json!({"contents": [{"parts": [{"text": "hi"}]}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(native.status(), StatusCode::OK);
+}
+
+/// Percent-encodes every byte but unreserved ones, as an attacker would to smuggle `/`.
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
