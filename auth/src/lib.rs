@@ -40,6 +40,9 @@ pub struct Config {
     pub kafka: KafkaSettings,
     /// Where the Avro schema of `auth.events` is registered and looked up.
     pub schema_registry: RegistrySettings,
+    /// Limits of the HTTP port (`[http]`): slow and flooding clients.
+    #[serde(default)]
+    pub http: probes::HttpLimits,
 }
 
 /// The `[auth]` section.
@@ -168,7 +171,9 @@ pub async fn build(config: Config) -> anyhow::Result<HttpService> {
         .with(eventlog::KafkaCheck::new(config.kafka.clone()))
         .with(schemas::RegistryCheck::new(config.schema_registry.clone()));
     let router = probes::router(readiness, metrics).merge(http::routes(state));
-    Ok(HttpService::bind(config.auth.listen, router).await?)
+    Ok(HttpService::bind(config.auth.listen, router)
+        .await?
+        .with_limits(config.http.clone()))
 }
 
 #[cfg(test)]

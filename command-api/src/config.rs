@@ -23,6 +23,9 @@ pub struct Config {
     /// Whose credentials are accepted.
     #[serde(default)]
     pub access: AccessSettings,
+    /// Limits of the HTTP port (`[http]`): slow and flooding clients.
+    #[serde(default)]
+    pub http: probes::HttpLimits,
 }
 
 /// The `[command_api]` section.

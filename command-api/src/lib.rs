@@ -56,7 +56,9 @@ pub async fn build(config: Config) -> anyhow::Result<HttpService> {
     let router = probes::router(readiness, metrics)
         .merge(http::routes(state, config.command_api.max_body_bytes))
         .fallback(not_found);
-    Ok(HttpService::bind(config.command_api.listen, router).await?)
+    Ok(HttpService::bind(config.command_api.listen, router)
+        .await?
+        .with_limits(config.http.clone()))
 }
 
 /// Only the probes of `service`, which depends on Kafka and the registry (the processor).

@@ -72,5 +72,6 @@ mod tests {
         let config: crate::Config =
             settings::load(Some(std::path::Path::new(path))).expect("config/leaky.toml loads");
         assert_eq!(config.pools, PoolsSettings::default());
+        assert_eq!(config.http, probes::HttpLimits::default());
     }
 }

@@ -15,6 +15,9 @@ pub struct Config {
     pub schema_registry: RegistrySettings,
     /// Whose credentials are accepted.
     pub access: AccessSettings,
+    /// Limits of the HTTP port (`[http]`): slow and flooding clients.
+    #[serde(default)]
+    pub http: probes::HttpLimits,
 }
 
 /// The `[gateway]` section.

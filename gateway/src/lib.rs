@@ -118,7 +118,9 @@ impl Gateway {
             .with(state.credentials.clone())
             .with(DispatcherConnected(Arc::clone(&state.holds.dispatcher)));
         let router = probes::router(readiness, registry).merge(routes::routes(state));
-        let service = HttpService::bind(config.gateway.listen, router).await?;
+        let service = HttpService::bind(config.gateway.listen, router)
+            .await?
+            .with_limits(config.http.clone());
         Ok(Self {
             service,
             inflight,

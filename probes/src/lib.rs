@@ -17,7 +17,7 @@ use prometheus::{Encoder, Registry, TextEncoder};
 
 pub use readiness::{CheckResult, DependencyCheck, Readiness, ReadinessReport};
 pub use security::{SECURITY_HEADERS, security_headers};
-pub use serve::HttpService;
+pub use serve::{HttpLimits, HttpService};
 pub use shutdown::shutdown_signal;
 pub use traced::trace_requests;
 

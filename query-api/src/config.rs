@@ -28,6 +28,9 @@ pub struct Config {
     /// Where the projectors keep the Redis views.
     #[serde(default)]
     pub projectors: ViewKeySettings,
+    /// Limits of the HTTP port (`[http]`): slow and flooding clients.
+    #[serde(default)]
+    pub http: probes::HttpLimits,
 }
 
 /// What a reader needs of the `[projectors]` section: the Redis key prefix of the views
@@ -89,6 +92,7 @@ impl Default for Config {
             schema_registry: RegistrySettings::default(),
             access: AccessSettings::default(),
             projectors: ViewKeySettings::default(),
+            http: probes::HttpLimits::default(),
         }
     }
 }

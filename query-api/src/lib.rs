@@ -79,7 +79,8 @@ pub async fn build(config: Config) -> anyhow::Result<HttpService> {
             usage,
         ),
     )
-    .await?;
+    .await?
+    .with_limits(config.http.clone());
     Ok(service)
 }
 

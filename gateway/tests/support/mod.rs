@@ -97,6 +97,7 @@ impl Deployment {
             },
             kafka: kafka.clone(),
             schema_registry: infra.registry.clone(),
+            http: Default::default(),
         })
         .await
         .unwrap();
@@ -123,6 +124,7 @@ impl Deployment {
                 issuer: issuer.clone(),
                 ..Default::default()
             },
+            http: Default::default(),
         })
         .await
         .unwrap();
